@@ -1,0 +1,50 @@
+-- The audit trail: one merge-log row per merged account, holding everything needed to
+-- undo that merge exactly, and an event log of every change the kit makes.
+
+create table private.merge_log (
+    id bigint generated always as identity primary key,
+    survivor_id uuid not null references public.customers (id),
+    merged_id uuid not null references public.customers (id),
+    survivor_before jsonb not null,
+    merged_before jsonb not null,
+    moved_identifier_ids bigint [] not null default '{}',
+    moved_order_ids uuid [] not null default '{}',
+    conflict_id uuid,
+    actor_role text not null,
+    actor_uid uuid,
+    source text not null,
+    reason text not null,
+    created_at timestamptz not null default now(),
+    check (survivor_id <> merged_id)
+);
+
+comment on table private.merge_log is
+'One row per merged account: both before-images (row and identifiers) and the moved '
+'identifier and order ids, so any merge can be undone exactly.';
+
+create index merge_log_survivor_id_idx on private.merge_log (survivor_id);
+create index merge_log_merged_id_idx on private.merge_log (merged_id);
+
+create table private.audit_log (
+    id bigint generated always as identity primary key,
+    action text not null check (
+        action in ('create', 'update', 'link', 'merge', 'conflict', 'undo', 'erasure')
+    ),
+    customer_id uuid references public.customers (id),
+    related_customer_id uuid references public.customers (id),
+    actor_role text not null,
+    actor_uid uuid,
+    source text,
+    details jsonb not null default '{}'::jsonb,
+    occurred_at timestamptz not null default now()
+);
+
+comment on table private.audit_log is
+'Every create, update, link, merge, conflict, undo and erasure: who (role, auth.uid()), '
+'from which channel, when. Details name fields and identifier types, not their values.';
+
+create index audit_log_customer_id_idx on private.audit_log (customer_id);
+create index audit_log_related_customer_id_idx on private.audit_log (related_customer_id);
+
+alter table private.merge_log enable row level security;
+alter table private.audit_log enable row level security;

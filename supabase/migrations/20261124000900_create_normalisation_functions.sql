@@ -1,0 +1,176 @@
+-- Normalisation in SQL, so every caller (RPC, import, support tools) agrees on what a
+-- phone or email is. Each function returns null for a blocked placeholder and raises a
+-- stable error code for malformed input.
+
+-- Raises one of the kit's errors. message is the stable code callers switch on; detail
+-- says what was wrong and hint what to do. P0001 becomes HTTP 400 in PostgREST, PTxyz
+-- becomes HTTP xyz, 42501 becomes 401/403.
+create function private.raise_error(
+    code text, detail text, hint text default null, sqlstate text default 'P0001'
+) returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+    raise exception using
+        errcode = sqlstate,
+        message = code,
+        detail = detail,
+        hint = coalesce(hint, '');
+end;
+$$;
+
+comment on function private.raise_error(text, text, text, text) is
+'Raises a kit error: message = stable code, detail = what was wrong, hint = what to do.';
+
+-- True when a trimmed, lower-cased raw value is a generic placeholder such as "unknown".
+create function private.is_placeholder(raw_value text) returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+    select exists (
+        select 1 from private.blocked_values as b
+        where b.kind = 'any' and b.value = lower(btrim(raw_value))
+    )
+$$;
+
+comment on function private.is_placeholder(text) is
+'True for placeholder values (unknown, none, n/a, ...) that are ignored, never stored.';
+
+-- Phone to E.164. "+" kept, "00" read as "+", spaces, dots, dashes and brackets removed;
+-- a national number is read in the configured default country. Returns null for a
+-- placeholder or an all-same-digit number; raises invalid_phone for anything else.
+create function private.normalize_phone(raw_phone text) returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+    compact text;
+    digits text;
+    national text;
+    country private.phone_countries;
+begin
+    if raw_phone is null or btrim(raw_phone) = '' or private.is_placeholder(raw_phone) then
+        return null;
+    end if;
+
+    compact := regexp_replace(btrim(raw_phone), '[\s.()\[\]/-]', '', 'g');
+    if compact like '00%' then
+        compact := '+' || substr(compact, 3);
+    end if;
+
+    if compact ~ '^\+[0-9]+$' then
+        digits := substr(compact, 2);
+        if digits !~ '^[1-9][0-9]{7,14}$' then
+            perform private.raise_error(
+                'invalid_phone', 'An international phone number needs 8 to 15 digits after +.',
+                'Send the number in E.164 form, for example +15551234567.'
+            );
+        end if;
+        -- North American numbers have a fixed shape; check it so typos are caught.
+        if digits like '1%' and digits !~ '^1[2-9][0-9]{9}$' then
+            perform private.raise_error(
+                'invalid_phone', 'A +1 number needs a 10-digit national number.',
+                'Send the number in E.164 form, for example +15551234567.'
+            );
+        end if;
+        national := case when digits like '1%' then substr(digits, 2) else digits end;
+    elsif compact ~ '^[0-9]+$' then
+        select pc.* into country
+        from private.settings as s
+        inner join private.phone_countries as pc on pc.country_code = s.default_phone_country;
+
+        national := compact;
+        -- Drop a trunk prefix (the 1 of "1 555 ...", the 0 of "020 ...") when what
+        -- follows is still a whole national number.
+        if country.trunk_prefix is not null
+            and national like country.trunk_prefix || '%'
+            and length(national) - length(country.trunk_prefix)
+            >= country.min_national_digits then
+            national := substr(national, length(country.trunk_prefix) + 1);
+        end if;
+        if length(national) not between country.min_national_digits
+            and country.max_national_digits
+            or national like '0%'
+            or (country.calling_code = '1' and national !~ '^[2-9]') then
+            perform private.raise_error(
+                'invalid_phone',
+                format('Not a valid %s phone number.', country.country_code),
+                'Include the area code, or send the number in E.164 form (+15551234567).'
+            );
+        end if;
+        digits := country.calling_code || national;
+        if length(digits) > 15 then
+            perform private.raise_error(
+                'invalid_phone', 'A phone number has at most 15 digits.',
+                'Send the number in E.164 form, for example +15551234567.'
+            );
+        end if;
+    else
+        perform private.raise_error(
+            'invalid_phone',
+            'A phone number may hold only digits, a leading + and spaces, dots, dashes '
+            || 'or brackets.',
+            'Send the number in E.164 form, for example +15551234567.'
+        );
+    end if;
+
+    -- 0000000000, 5555555555 and the like are what people type when they will not say.
+    if national ~ '^([0-9])\1*$' then
+        return null;
+    end if;
+    return '+' || digits;
+end;
+$$;
+
+comment on function private.normalize_phone(text) is
+'Phone to E.164 in the default country; null for placeholders; raises invalid_phone.';
+
+-- Email to its match key: trimmed and case-folded. Returns null for placeholders and
+-- blocked domains (chatbot_temp@temp.local); raises invalid_email when malformed.
+create function private.normalize_email(raw_email text) returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+    email text;
+    local_part text;
+    domain text;
+begin
+    if raw_email is null or btrim(raw_email) = '' or private.is_placeholder(raw_email) then
+        return null;
+    end if;
+
+    email := lower(btrim(raw_email));
+    local_part := substring(email from '^(.*)@[^@]*$');
+    domain := substring(email from '@([^@]*)$');
+
+    if local_part is null
+        or length(email) > 254
+        or length(local_part) not between 1 and 64
+        or local_part !~ '^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*$'
+        or domain !~ '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$'
+        then
+        perform private.raise_error(
+            'invalid_email', 'Not a valid email address.',
+            'Send an address of the form name@example.com.'
+        );
+    end if;
+
+    if exists (
+        select 1 from private.blocked_values as b
+        where (b.kind = 'email' and b.value = email)
+            or (b.kind = 'email_domain' and (domain = b.value or domain like '%.' || b.value))
+    ) then
+        return null;
+    end if;
+    return email;
+end;
+$$;
+
+comment on function private.normalize_email(text) is
+'Email to its trimmed, case-folded match key; null for placeholders; raises invalid_email.';

@@ -1,0 +1,157 @@
+-- Merging accounts. The survivor is the account linked to an auth user, else the oldest.
+-- Identifiers, orders, allergies and sources move to it; each other account becomes a
+-- tombstone; one merge-log row per merged account keeps what undo needs.
+
+-- Picks the survivor of a set of accounts, or null when two of them belong to different
+-- auth users (those must never be merged automatically).
+create function private.choose_survivor(customer_ids uuid []) returns uuid
+language sql
+stable
+set search_path = ''
+as $$
+    select case
+        when count(distinct c.auth_user_id) > 1 then null
+        else (array_agg(c.id order by (c.auth_user_id is null), c.created_at, c.id))[1]
+    end
+    from public.customers as c
+    where c.id = any(customer_ids)
+$$;
+
+comment on function private.choose_survivor(uuid []) is
+'Survivor of a merge: the auth-linked account, else the oldest; null if two auth users.';
+
+-- Merges one account into the survivor and returns the merge-log id.
+create function private.merge_customer(
+    survivor_id uuid,
+    merged_id uuid,
+    caller private.api_caller,
+    source text,
+    reason text,
+    conflict_id uuid default null
+) returns bigint
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    survivor_before jsonb := private.customer_snapshot(survivor_id);
+    merged_before jsonb := private.customer_snapshot(merged_id);
+    survivor_row public.customers;
+    merged_row public.customers;
+    moved_identifiers bigint [];
+    moved_orders uuid [];
+    log_id bigint;
+begin
+    select * into strict survivor_row from public.customers where id = survivor_id;
+    select * into strict merged_row from public.customers where id = merged_id;
+
+    -- The survivor's pending copy of an identifier the merged account holds for real
+    -- becomes the active one; the merged account's copy stays behind as pending.
+    update private.customer_identifiers as m
+    set status = 'pending'
+    where m.customer_id = merged_id and m.status = 'active'
+        and exists (
+            select 1 from private.customer_identifiers as s
+            where s.customer_id = survivor_id and s.type = m.type and s.value = m.value
+        );
+    update private.customer_identifiers as s
+    set status = 'active',
+        verified_at = coalesce(s.verified_at, m.verified_at),
+        source = m.source
+    from private.customer_identifiers as m
+    where s.customer_id = survivor_id and s.status = 'pending'
+        and m.customer_id = merged_id and m.type = s.type and m.value = s.value
+        and (merged_before -> 'identifiers') @> jsonb_build_array(
+            jsonb_build_object('id', m.id, 'status', 'active')
+        );
+
+    -- Everything the survivor does not already hold moves over.
+    with moved as (
+        update private.customer_identifiers as m
+        set customer_id = survivor_id
+        where m.customer_id = merged_id
+            and not exists (
+                select 1 from private.customer_identifiers as s
+                where s.customer_id = survivor_id and s.type = m.type and s.value = m.value
+            )
+        returning m.id
+    )
+    select coalesce(array_agg(id order by id), '{}') into moved_identifiers from moved;
+
+    with moved as (
+        update public.orders set customer_id = survivor_id, updated_at = now()
+        where customer_id = merged_id
+        returning id
+    )
+    select coalesce(array_agg(id order by id), '{}') into moved_orders from moved;
+
+    update public.customers as c
+    set first_name = coalesce(c.first_name, merged_row.first_name),
+        last_name = coalesce(c.last_name, merged_row.last_name),
+        phone = coalesce(c.phone, merged_row.phone),
+        email = coalesce(c.email, merged_row.email),
+        allergies = private.union_allergies(c.allergies, merged_row.allergies),
+        preferences = merged_row.preferences || c.preferences || jsonb_build_object(
+            'account_sources', (
+                select coalesce(jsonb_agg(s.source order by s.first_seen), '[]'::jsonb)
+                from (
+                    select x.source, min(x.ordinality) as first_seen
+                    from jsonb_array_elements(
+                        coalesce(c.preferences -> 'account_sources', '[]'::jsonb)
+                        || coalesce(merged_row.preferences -> 'account_sources', '[]'::jsonb)
+                    ) with ordinality as x (source, ordinality)
+                    group by x.source
+                ) as s
+            ),
+            'created_via', case
+                when merged_row.created_at < survivor_row.created_at
+                    then coalesce(
+                        merged_row.preferences -> 'created_via',
+                        survivor_row.preferences -> 'created_via', 'null'::jsonb
+                    )
+                else coalesce(
+                    survivor_row.preferences -> 'created_via',
+                    merged_row.preferences -> 'created_via', 'null'::jsonb
+                )
+            end,
+            'last_updated_via', to_jsonb(source)
+        ),
+        updated_at = now()
+    where c.id = survivor_id;
+
+    update public.customers
+    set merged_into = survivor_id, merged_at = now(), updated_at = now()
+    where id = merged_id;
+
+    -- Conflicts among accounts that are now one are settled by this merge.
+    update private.customer_conflicts as cc
+    set status = 'resolved', resolution = 'merged', resolved_at = now()
+    where cc.status = 'open' and merged_id = any(cc.customer_ids)
+        and cc.customer_ids <@ (array[survivor_id] || (
+            select coalesce(array_agg(t.id), '{}') from public.customers as t
+            where t.merged_into = survivor_id
+        ));
+
+    insert into private.merge_log (
+        survivor_id, merged_id, survivor_before, merged_before, moved_identifier_ids,
+        moved_order_ids, conflict_id, actor_role, actor_uid, source, reason
+    ) values (
+        survivor_id, merged_id, survivor_before, merged_before, moved_identifiers,
+        moved_orders, conflict_id, caller.role, caller.uid, source, reason
+    )
+    returning id into log_id;
+
+    perform private.write_audit(
+        'merge', survivor_id, merged_id, caller, source,
+        jsonb_build_object(
+            'merge_log_id', log_id, 'reason', reason,
+            'moved_identifiers', cardinality(moved_identifiers),
+            'moved_orders', cardinality(moved_orders)
+        )
+    );
+    return log_id;
+end;
+$$;
+
+comment on function private.merge_customer(uuid, uuid, private.api_caller, text, text, uuid) is
+'Moves identifiers and orders into the survivor, tombstones the other account, logs undo data.';

@@ -1,0 +1,43 @@
+-- The audit trail is append-only. No API role has write grants on it, and a trigger
+-- refuses UPDATE, DELETE and TRUNCATE even for the table owner. The one exception is
+-- GDPR erasure, which pseudonymises entries inside private.erase_customer: that function
+-- sets the transaction-local flag customer_management.audit_erasure.
+
+create function private.refuse_audit_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if current_setting('customer_management.audit_erasure', true) = 'on'
+        and tg_op = 'UPDATE' then
+        return new;
+    end if;
+    raise exception using
+        errcode = '42501',
+        message = 'audit_log_append_only',
+        detail = format('%s on %s.%s is not allowed: the audit trail is append-only.',
+            tg_op, tg_table_schema, tg_table_name),
+        hint = 'Undo a merge with the undo function; erase personal data with erasure.';
+end;
+$$;
+
+comment on function private.refuse_audit_change() is
+'Trigger: refuses UPDATE, DELETE and TRUNCATE on audit tables (erasure may pseudonymise).';
+
+create trigger merge_log_append_only
+before update or delete on private.merge_log
+for each row execute function private.refuse_audit_change();
+
+create trigger merge_log_no_truncate
+before truncate on private.merge_log
+for each statement execute function private.refuse_audit_change();
+
+create trigger audit_log_append_only
+before update or delete on private.audit_log
+for each row execute function private.refuse_audit_change();
+
+create trigger audit_log_no_truncate
+before truncate on private.audit_log
+for each statement execute function private.refuse_audit_change();
+
+revoke all on private.merge_log, private.audit_log from public, anon, authenticated, service_role;
