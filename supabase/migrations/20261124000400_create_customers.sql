@@ -8,7 +8,7 @@ create table public.customers (
     phone text check (phone ~ '^\+[1-9][0-9]{6,14}$'),
     email text check (char_length(email) <= 254),
     auth_user_id uuid references auth.users (id),
-    allergies text [] not null default '{}',
+    allergies text[] not null default '{}',
     preferences jsonb not null default '{}'::jsonb check (jsonb_typeof(preferences) = 'object'),
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),

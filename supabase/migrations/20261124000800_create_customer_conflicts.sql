@@ -3,8 +3,8 @@
 
 create table private.customer_conflicts (
     id uuid primary key default gen_random_uuid(),
-    customer_ids uuid [] not null check (cardinality(customer_ids) >= 2),
-    identifier_types text [] not null default '{}',
+    customer_ids uuid[] not null check (cardinality(customer_ids) >= 2),
+    identifier_types text[] not null default '{}',
     status text not null default 'open' check (status in ('open', 'resolved', 'dismissed')),
     resolution text,
     source text not null,

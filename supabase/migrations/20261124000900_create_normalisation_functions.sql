@@ -9,7 +9,7 @@ create function private.raise_error(
     code text, detail text, hint text default null, sqlstate text default 'P0001'
 ) returns void
 language plpgsql
-immutable
+volatile
 set search_path = ''
 as $$
 begin

@@ -3,7 +3,7 @@
 
 -- Serialises requests that share an identifier: transaction-scoped advisory locks on
 -- each normalised identifier, taken in sorted order so two requests cannot deadlock.
-create function private.lock_identifiers(claims private.identifier_claim []) returns void
+create function private.lock_identifiers(claims private.identifier_claim[]) returns void
 language plpgsql
 volatile
 set search_path = ''
@@ -23,7 +23,7 @@ begin
 end;
 $$;
 
-comment on function private.lock_identifiers(private.identifier_claim []) is
+comment on function private.lock_identifiers(private.identifier_claim[]) is
 'Advisory locks on the request''s identifiers, in sorted order: serialises shared identities.';
 
 -- Gives a customer an identifier, within the per-type limits. Returns what happened:
@@ -42,7 +42,7 @@ as $$
 declare
     existing private.customer_identifiers;
     type_limit integer;
-    type_count integer;
+    type_count bigint;
 begin
     select * into existing
     from private.customer_identifiers as ci

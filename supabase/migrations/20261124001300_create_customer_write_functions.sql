@@ -67,7 +67,7 @@ comment on function private.with_source(jsonb, text) is
 'preferences with the channel unioned into account_sources and set as last_updated_via.';
 
 -- Allergies of both lists, first spelling kept, compared case-insensitively.
-create function private.union_allergies(current_allergies text [], added text []) returns text []
+create function private.union_allergies(current_allergies text[], added text[]) returns text[]
 language sql
 immutable
 set search_path = ''
@@ -81,7 +81,7 @@ as $$
     ) as a
 $$;
 
-comment on function private.union_allergies(text [], text []) is
+comment on function private.union_allergies(text[], text[]) is
 'Union of two allergy lists, case-insensitive, in first-seen order.';
 
 -- The customer row as the request would leave it: empty fields filled from the request
@@ -133,7 +133,7 @@ comment on function private.refreshed_customer(public.customers, private.resolut
 create function private.refresh_customer(
     target_customer_id uuid,
     request private.resolution_request
-) returns text []
+) returns text[]
 language plpgsql
 volatile
 set search_path = ''
@@ -146,7 +146,7 @@ begin
     select * into strict before_row from public.customers where id = target_customer_id;
     after_row := private.refreshed_customer(before_row, request);
     if to_jsonb(after_row) = to_jsonb(before_row) then
-        return '{}';
+        return '{}'::text [];
     end if;
 
     select * into strict before_row from public.customers where id = target_customer_id

@@ -4,7 +4,7 @@
 
 -- Picks the survivor of a set of accounts, or null when two of them belong to different
 -- auth users (those must never be merged automatically).
-create function private.choose_survivor(customer_ids uuid []) returns uuid
+create function private.choose_survivor(customer_ids uuid[]) returns uuid
 language sql
 stable
 set search_path = ''
@@ -17,7 +17,7 @@ as $$
     where c.id = any(customer_ids)
 $$;
 
-comment on function private.choose_survivor(uuid []) is
+comment on function private.choose_survivor(uuid[]) is
 'Survivor of a merge: the auth-linked account, else the oldest; null if two auth users.';
 
 -- Merges one account into the survivor and returns the merge-log id.

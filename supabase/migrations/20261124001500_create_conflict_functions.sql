@@ -3,8 +3,8 @@
 
 -- Records a conflict, or another sighting of it between accounts; one open conflict per set.
 create function private.record_conflict(
-    conflicting_customer_ids uuid [],
-    identifier_types text [],
+    conflicting_customer_ids uuid[],
+    identifier_types text[],
     caller private.api_caller,
     source text
 ) returns uuid
@@ -35,7 +35,7 @@ begin
 end;
 $$;
 
-comment on function private.record_conflict(uuid [], text [], private.api_caller, text) is
+comment on function private.record_conflict(uuid[], text[], private.api_caller, text) is
 'Opens a conflict for a set of accounts, or counts another sighting of the open one.';
 
 -- c•••••@gmail.com: enough for a person to recognise their own address, no more.

@@ -115,7 +115,7 @@ comment on function private.success_response(uuid, boolean, text, jsonb, jsonb) 
 -- an end user sees masked contact data and the channel only.
 create function private.conflict_response(
     conflict_id uuid,
-    customer_ids uuid [],
+    customer_ids uuid[],
     caller private.api_caller,
     notices jsonb
 ) returns jsonb
@@ -159,5 +159,5 @@ as $$
     end
 $$;
 
-comment on function private.conflict_response(uuid, uuid [], private.api_caller, jsonb) is
+comment on function private.conflict_response(uuid, uuid[], private.api_caller, jsonb) is
 'Builds the contract''s conflict shape; masks the accounts for end users.';

@@ -29,7 +29,7 @@ alter table private.rate_limit_counters enable row level security;
 
 -- Counts one call against each bucket; raises rate_limited (PT429, HTTP 429) with the
 -- seconds to wait when a bucket is over its limit. Raising rolls the counts back.
-create function private.enforce_rate_limit(buckets text [], calls_per_minute integer)
+create function private.enforce_rate_limit(buckets text[], calls_per_minute integer)
 returns void
 language plpgsql
 volatile
@@ -70,14 +70,14 @@ begin
 end;
 $$;
 
-comment on function private.enforce_rate_limit(text [], integer) is
+comment on function private.enforce_rate_limit(text[], integer) is
 'Counts a call per bucket; raises rate_limited (PT429) with seconds to wait when over.';
 
 -- The limit that applies to this caller and request. Administrator sessions (a DBA's
 -- psql, imports) are not API traffic and are not limited.
 create function private.apply_rate_limit(
     caller private.api_caller,
-    claims private.identifier_claim []
+    claims private.identifier_claim[]
 ) returns void
 language plpgsql
 volatile
@@ -100,7 +100,7 @@ begin
 end;
 $$;
 
-comment on function private.apply_rate_limit(private.api_caller, private.identifier_claim []) is
+comment on function private.apply_rate_limit(private.api_caller, private.identifier_claim[]) is
 'Per-user limit for end users, per-identifier limit for the service role.';
 
 -- Removes windows that ended long ago; safe to run from pg_cron.

@@ -8,7 +8,7 @@
 create function private.resolve_claims(
     request private.resolution_request,
     caller private.api_caller,
-    claims private.identifier_claim []
+    claims private.identifier_claim[]
 ) returns jsonb
 language plpgsql
 volatile
@@ -161,7 +161,7 @@ end;
 $$;
 
 comment on function private.resolve_claims(
-    private.resolution_request, private.api_caller, private.identifier_claim []
+    private.resolution_request, private.api_caller, private.identifier_claim[]
 ) is
 'The decision table: create, update, merge or flag a conflict, under identifier locks.';
 
@@ -177,9 +177,10 @@ as $$
 declare
     caller private.api_caller := private.current_caller();
     parsed private.resolution_request := private.parse_request(request);
-    claims private.identifier_claim [] := '{}';
+    claims private.identifier_claim [] := '{}'::private.identifier_claim [];
     auth_user auth.users;
     attempt integer := 0;
+    response jsonb;
 begin
     if caller.trusted then
         if parsed.auth_user_id is not null then
@@ -244,7 +245,8 @@ begin
     loop
         attempt := attempt + 1;
         begin
-            return private.resolve_claims(parsed, caller, claims);
+            response := private.resolve_claims(parsed, caller, claims);
+            exit;
         exception when unique_violation or deadlock_detected or serialization_failure then
             if attempt >= 3 then
                 perform private.raise_error(
@@ -254,6 +256,7 @@ begin
             end if;
         end;
     end loop;
+    return response;
 end;
 $$;
 
