@@ -1,0 +1,74 @@
+# Developer entry points. Each target works on a fresh Debian/Ubuntu machine, also as root.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PG_MAJOR ?= 15
+PG_SHARE := /usr/share/postgresql/$(PG_MAJOR)/extension
+APT_PACKAGES := postgresql-$(PG_MAJOR)-pgtap libtap-parser-sourcehandler-pgtap-perl \
+	postgresql-$(PG_MAJOR)-plpgsql-check
+SQL_DIRS := sql supabase
+
+.PHONY: help setup system-deps test pytest pgtap lint demo run db-start db-stop bench
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed system-deps ## create .venv with the kit and dev tools; install pgTAP/pg_prove/plpgsql_check
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+		echo "could not create $(VENV): install python3-venv (Python >= 3.11)" >&2; exit 1; }
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+system-deps: ## install pgTAP, pg_prove and plpgsql_check from apt when missing
+	@missing=0; \
+	command -v pg_prove >/dev/null || missing=1; \
+	test -f $(PG_SHARE)/pgtap.control || missing=1; \
+	test -f $(PG_SHARE)/plpgsql_check.control || missing=1; \
+	if [ $$missing = 0 ]; then echo "pgTAP, pg_prove and plpgsql_check are installed"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update && apt-get install -y --no-install-recommends $(APT_PACKAGES); \
+	else \
+		echo "missing pgTAP / pg_prove / plpgsql_check; install them with:" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)" >&2; \
+		exit 1; \
+	fi
+
+test: ## pytest, then the pgTAP files; non-zero on any failure
+	@status=0; \
+	$(MAKE) --no-print-directory pytest || status=1; \
+	$(MAKE) --no-print-directory pgtap || status=1; \
+	exit $$status
+
+pytest: ## the Python test suite against a real local Postgres
+	$(PY) -m pytest
+
+pgtap: ## supabase/tests/database/*.sql through pg_prove on a throwaway migrated database
+	$(PY) -m customer_management.pgtap_runner
+
+lint: ## ruff, ruff format, sqlfluff, mypy
+	$(VENV)/bin/ruff check python_client tests
+	$(VENV)/bin/ruff format --check python_client tests
+	$(VENV)/bin/sqlfluff lint $(SQL_DIRS)
+	$(VENV)/bin/mypy
+
+demo: ## replay the brief's three scenarios on a throwaway database
+	$(PY) -m customer_management demo
+
+run: ## the local API (PostgREST-compatible proxy) on the local database
+	$(PY) -m customer_management run
+
+db-start: ## start the local database in .local/db and print its URL
+	$(PY) -m customer_management db start
+
+db-stop: ## stop the local database
+	$(PY) -m customer_management db stop
+
+bench: ## benchmarks
+	$(PY) -m customer_management.bench
