@@ -40,7 +40,7 @@ system-deps: ## install pgTAP, pg_prove and plpgsql_check from apt when missing
 		exit 1; \
 	fi
 
-test: ## pytest, then the pgTAP files; non-zero on any failure
+test: setup ## pytest, then the pgTAP files; non-zero on any failure
 	@status=0; \
 	$(MAKE) --no-print-directory pytest || status=1; \
 	$(MAKE) --no-print-directory pgtap || status=1; \
@@ -52,23 +52,23 @@ pytest: ## the Python test suite against a real local Postgres
 pgtap: ## supabase/tests/database/*.sql through pg_prove on a throwaway migrated database
 	$(PY) -m customer_management.pgtap_runner
 
-lint: ## ruff, ruff format, sqlfluff, mypy
+lint: setup ## ruff, ruff format, sqlfluff, mypy
 	$(VENV)/bin/ruff check python_client tests
 	$(VENV)/bin/ruff format --check python_client tests
 	$(VENV)/bin/sqlfluff lint $(SQL_DIRS)
 	$(VENV)/bin/mypy
 
-demo: ## replay the brief's three scenarios on a throwaway database
+demo: setup ## replay the brief's three scenarios on a throwaway database
 	$(PY) -m customer_management demo
 
-run: ## the local API (PostgREST-compatible proxy) on the local database
+run: setup ## the local API (PostgREST-compatible proxy) on the local database
 	$(PY) -m customer_management run
 
-db-start: ## start the local database in .local/db and print its URL
+db-start: setup ## start the local database in .local/db and print its URL
 	$(PY) -m customer_management db start
 
 db-stop: ## stop the local database
 	$(PY) -m customer_management db stop
 
-bench: ## benchmarks
+bench: setup ## benchmarks
 	$(PY) -m customer_management.bench
