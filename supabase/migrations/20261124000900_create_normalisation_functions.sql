@@ -57,7 +57,11 @@ begin
         return null;
     end if;
 
-    compact := regexp_replace(btrim(raw_phone), '[\s.()\[\]/-]', '', 'g');
+    -- A tel: link, and "+44 (0)20 ...", the trunk 0 in brackets after the country code.
+    compact := regexp_replace(btrim(raw_phone), '^tel:', '', 'i');
+    compact := regexp_replace(compact, '^((\+|00)\s*[1-9][0-9]{0,2})\s*\(0\)', '\1');
+    -- Separators, including the no-break and thin spaces that copy-paste brings along.
+    compact := regexp_replace(compact, '[\s.()\[\]/\u00a0\u2000-\u200b\u202f\u2010-\u2015-]', '', 'g');
     if compact like '00%' then
         compact := '+' || substr(compact, 3);
     end if;
@@ -76,6 +80,16 @@ begin
                 'invalid_phone', 'A +1 number needs a 10-digit national number.',
                 'Send the number in E.164 form, for example +15551234567.'
             );
+        end if;
+        -- "+44 020 ..." keeps the national trunk 0 by mistake: drop it where the country
+        -- code is known to use one.
+        select pc.* into country
+        from private.phone_countries as pc
+        where digits like pc.calling_code || pc.trunk_prefix || '%' and pc.trunk_prefix = '0'
+        order by length(pc.calling_code) desc
+        limit 1;
+        if country.calling_code is not null then
+            digits := country.calling_code || substr(digits, length(country.calling_code) + 2);
         end if;
         national := case when digits like '1%' then substr(digits, 2) else digits end;
     elsif compact ~ '^[0-9]+$' then
