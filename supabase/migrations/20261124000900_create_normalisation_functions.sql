@@ -65,6 +65,11 @@ begin
     if compact like '00%' then
         compact := '+' || substr(compact, 3);
     end if;
+    -- 000-000-0000, 555-555-5555 and the like are what people type when they will not
+    -- say: a placeholder, whatever shape it has.
+    if compact ~ '^\+?([0-9])\1*$' then
+        return null;
+    end if;
 
     if compact ~ '^\+[0-9]+$' then
         digits := substr(compact, 2);
@@ -91,7 +96,13 @@ begin
         if country.calling_code is not null then
             digits := country.calling_code || substr(digits, length(country.calling_code) + 2);
         end if;
-        national := case when digits like '1%' then substr(digits, 2) else digits end;
+        national := coalesce((
+            select substr(digits, length(pc.calling_code) + 1)
+            from private.phone_countries as pc
+            where digits like pc.calling_code || '%'
+            order by length(pc.calling_code) desc
+            limit 1
+        ), digits);
     elsif compact ~ '^[0-9]+$' then
         select pc.* into country
         from private.settings as s
@@ -132,7 +143,7 @@ begin
         );
     end if;
 
-    -- 0000000000, 5555555555 and the like are what people type when they will not say.
+    -- The same after the country code or trunk prefix: +1 555 555 5555, 07777 777777.
     if national ~ '^([0-9])\1*$' then
         return null;
     end if;
@@ -163,6 +174,15 @@ begin
     local_part := substring(email from '^(.*)@[^@]*$');
     domain := substring(email from '@([^@]*)$');
 
+    -- Placeholders first: some blocked domains (localhost) are not valid domains at all.
+    if exists (
+        select 1 from private.blocked_values as b
+        where (b.kind = 'email' and b.value = email)
+            or (b.kind = 'email_domain' and (domain = b.value or domain like '%.' || b.value))
+    ) then
+        return null;
+    end if;
+
     if local_part is null
         or length(email) > 254
         or length(local_part) not between 1 and 64
@@ -175,13 +195,6 @@ begin
         );
     end if;
 
-    if exists (
-        select 1 from private.blocked_values as b
-        where (b.kind = 'email' and b.value = email)
-            or (b.kind = 'email_domain' and (domain = b.value or domain like '%.' || b.value))
-    ) then
-        return null;
-    end if;
     return email;
 end;
 $$;

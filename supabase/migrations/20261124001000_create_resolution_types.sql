@@ -14,12 +14,15 @@ create type private.identifier_claim as (
     type text,
     value text,
     display_value text,
-    proven boolean
+    proven boolean,
+    verified boolean
 );
 
 comment on type private.identifier_claim is
 'A normalised identifier from a request. proven: the caller may match on it (trusted '
-'caller, or the end user''s own auth id, confirmed email or confirmed phone).';
+'caller, or the end user''s own auth id, confirmed email or confirmed phone). verified: '
+'ownership is established (an auth id, an address confirmed in auth.users, or the phone '
+'line the chatbot is talking to), as opposed to merely asserted.';
 
 create type private.resolution_request as (
     phone text,

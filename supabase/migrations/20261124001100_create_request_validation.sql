@@ -11,6 +11,7 @@ set search_path = ''
 as $$
 declare
     caller private.api_caller;
+    subject text;
     is_admin boolean;
 begin
     caller.role := coalesce(
@@ -18,7 +19,14 @@ begin
         nullif(auth.role(), ''),
         session_user::text
     );
-    caller.uid := auth.uid();
+    -- auth.uid() would fail on a malformed sub; such a token simply names no user.
+    subject := coalesce(
+        nullif(current_setting('request.jwt.claim.sub', true), ''),
+        auth.jwt() ->> 'sub'
+    );
+    if subject ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+        caller.uid := subject::uuid;
+    end if;
 
     if caller.role = 'anon' then
         perform private.raise_error(

@@ -28,12 +28,12 @@ comment on function private.lock_identifiers(private.identifier_claim[]) is
 
 -- Gives a customer an identifier, within the per-type limits. Returns what happened:
 -- 'present' (already there), 'attached', 'pending' (stored, awaiting proof) or
--- 'limit_reached'. A proven identifier replaces the customer's own pending copy.
+-- 'limit_reached'. A proven identifier replaces the customer's own pending copy;
+-- verified_at records when ownership was established.
 create function private.attach_identifier(
     target_customer_id uuid,
     claim private.identifier_claim,
-    identifier_source text,
-    verified boolean
+    identifier_source text
 ) returns text
 language plpgsql
 volatile
@@ -49,7 +49,7 @@ begin
     where ci.customer_id = target_customer_id and ci.type = claim.type and ci.value = claim.value;
 
     if existing.status = 'active' then
-        if verified and existing.verified_at is null then
+        if claim.verified and existing.verified_at is null then
             update private.customer_identifiers set verified_at = now() where id = existing.id;
         end if;
         return 'present';
@@ -73,7 +73,7 @@ begin
         if existing.id is not null then
             update private.customer_identifiers
             set status = 'active',
-                verified_at = case when verified then now() end,
+                verified_at = case when claim.verified then now() end,
                 source = identifier_source
             where id = existing.id;
         else
@@ -81,7 +81,7 @@ begin
                 customer_id, type, value, display_value, status, verified_at, source
             ) values (
                 target_customer_id, claim.type, claim.value, claim.display_value, 'active',
-                case when verified then now() end, identifier_source
+                case when claim.verified then now() end, identifier_source
             );
         end if;
         return 'attached';
@@ -106,5 +106,5 @@ begin
 end;
 $$;
 
-comment on function private.attach_identifier(uuid, private.identifier_claim, text, boolean) is
+comment on function private.attach_identifier(uuid, private.identifier_claim, text) is
 'Attaches an identifier to a customer within limits: present, attached, pending or limit_reached.';

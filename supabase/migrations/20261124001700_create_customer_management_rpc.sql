@@ -24,6 +24,7 @@ declare
     is_new boolean := false;
     sources_before jsonb;
     claim private.identifier_claim;
+    released record;
     outcome text;
     changed text [];
     verification_required jsonb := '[]'::jsonb;
@@ -31,10 +32,14 @@ declare
 begin
     perform private.lock_identifiers(claims);
 
+    -- An end user matches only identifiers whose ownership was established: an email
+    -- someone typed into the chatbot does not hand its account to whoever confirms that
+    -- address later (pre-account takeover).
     select coalesce(array_agg(distinct ci.customer_id), '{}') into matched
     from private.customer_identifiers as ci
     inner join unnest(claims) as c on c.type = ci.type and c.value = ci.value
-    where ci.status = 'active' and c.proven;
+    where ci.status = 'active' and c.proven
+        and (caller.trusted or ci.verified_at is not null);
 
     -- An end user never lands in an account that belongs to another login: identifiers
     -- held by such an account count as unproven for them.
@@ -48,13 +53,39 @@ begin
                 select 1 from private.customer_identifiers as ci
                 where ci.type = c.type and ci.value = c.value and ci.status = 'active'
                     and ci.customer_id = any(other_login_accounts)
-            ))::private.identifier_claim)
+            ), c.verified)::private.identifier_claim)
             into claims
             from unnest(claims) as c;
             select coalesce(array_agg(m), '{}') into matched
             from unnest(matched) as m
             where m <> all(other_login_accounts);
         end if;
+
+        -- The verified owner wins: an account that merely asserted an identifier the
+        -- caller has proven keeps it only as pending (and loses it as primary contact).
+        for released in
+            update private.customer_identifiers as ci
+            set status = 'pending'
+            from unnest(claims) as c
+            where c.proven and ci.type = c.type and ci.value = c.value
+                and ci.status = 'active' and ci.verified_at is null
+                and ci.customer_id <> all(matched)
+            returning ci.customer_id, ci.type, ci.value
+        loop
+            update public.customers as rc
+            set phone = case when released.type = 'phone' and rc.phone = released.value
+                    then null else rc.phone end,
+                email = case when released.type = 'email' and lower(rc.email) = released.value
+                    then null else rc.email end,
+                updated_at = now()
+            where rc.id = released.customer_id;
+            perform private.write_audit(
+                'update', released.customer_id, null, caller, request.source,
+                jsonb_build_object(
+                    'released_identifier_type', released.type, 'reason', 'verified_owner'
+                )
+            );
+        end loop;
     end if;
 
     if cardinality(matched) = 0 then
@@ -117,10 +148,7 @@ begin
         select * from unnest(claims) as c
         order by array_position(array['auth_user', 'email', 'phone'], c.type)
     loop
-        outcome := private.attach_identifier(
-            target_customer_id, claim, request.source,
-            claim.proven and (not caller.trusted or claim.type = 'auth_user')
-        );
+        outcome := private.attach_identifier(target_customer_id, claim, request.source);
         if outcome = 'pending' then
             verification_required := verification_required || jsonb_build_array(
                 jsonb_build_object('type', claim.type, 'value', claim.display_value)
@@ -179,20 +207,21 @@ declare
     parsed private.resolution_request := private.parse_request(request);
     claims private.identifier_claim [] := '{}'::private.identifier_claim [];
     auth_user auth.users;
+    email_confirmed boolean;
+    phone_confirmed boolean;
     attempt integer := 0;
     response jsonb;
 begin
     if caller.trusted then
         if parsed.auth_user_id is not null then
-            if not exists (select 1 from auth.users as u where u.id = parsed.auth_user_id) then
+            select * into auth_user from auth.users as u
+            where u.id = parsed.auth_user_id and u.deleted_at is null;
+            if auth_user.id is null then
                 perform private.raise_error(
                     'unknown_auth_user', 'authUserId is not a user of this project.',
                     'Send user.id of an existing Supabase Auth user.'
                 );
             end if;
-            claims := claims || (
-                'auth_user', parsed.auth_user_id::text, parsed.auth_user_id::text, true
-            )::private.identifier_claim;
         end if;
     else
         if parsed.auth_user_id is not null and parsed.auth_user_id <> caller.uid then
@@ -209,27 +238,34 @@ begin
                 'Sign in again.', '42501'
             );
         end if;
-        claims := claims || (
-            'auth_user', caller.uid::text, caller.uid::text, true
-        )::private.identifier_claim;
     end if;
 
+    -- What the auth user (the caller, or the one a trusted caller names) has confirmed.
+    email_confirmed := parsed.email is not null
+        and auth_user.email_confirmed_at is not null
+        and lower(btrim(auth_user.email)) = parsed.email;
+    phone_confirmed := parsed.phone is not null
+        and auth_user.phone_confirmed_at is not null
+        and '+' || regexp_replace(auth_user.phone, '[^0-9]', '', 'g') = parsed.phone;
+
+    if auth_user.id is not null then
+        claims := claims || (
+            'auth_user', auth_user.id::text, auth_user.id::text, true, true
+        )::private.identifier_claim;
+    end if;
     if parsed.email is not null then
         claims := claims || (
             'email', parsed.email, parsed.email_display,
-            caller.trusted or (
-                auth_user.email_confirmed_at is not null
-                and lower(btrim(auth_user.email)) = parsed.email
-            )
+            caller.trusted or email_confirmed, email_confirmed
         )::private.identifier_claim;
     end if;
+    -- The chatbot's phone is the line it is talking to; a phone a backend merely passes
+    -- on (source webapp) is asserted, not verified.
     if parsed.phone is not null then
         claims := claims || (
             'phone', parsed.phone, parsed.phone_display,
-            caller.trusted or (
-                auth_user.phone_confirmed_at is not null
-                and '+' || regexp_replace(auth_user.phone, '[^0-9]', '', 'g') = parsed.phone
-            )
+            caller.trusted or phone_confirmed,
+            phone_confirmed or (caller.trusted and parsed.source = 'chatbot')
         )::private.identifier_claim;
     end if;
 

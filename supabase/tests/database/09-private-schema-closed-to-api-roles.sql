@@ -1,0 +1,90 @@
+-- Nothing in private is reachable by the API roles except the definer behind the public
+-- RPC: no table privileges for anon, authenticated or service_role, and EXECUTE only on
+-- private.resolve_customer(jsonb) for authenticated and service_role. In public, only the
+-- RPC itself is executable, and not by anon.
+begin;
+set local client_min_messages = warning;
+create extension if not exists pgtap with schema extensions;
+
+select plan(4);
+
+create temporary view api_executable_functions as
+select format('%s %s', r.rolname, p.oid::regprocedure) as grant_held
+from pg_catalog.pg_proc as p
+inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
+cross join pg_catalog.pg_roles as r
+where
+    n.nspname in ('public', 'private')
+    and r.rolname in ('anon', 'authenticated', 'service_role')
+    and pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE')
+    and not exists (
+        select 1 from pg_catalog.pg_depend as d
+        where
+            d.classid = 'pg_catalog.pg_proc'::regclass
+            and d.objid = p.oid
+            and d.deptype = 'e'
+    )
+order by 1;
+
+select is(
+    array(select grant_held from api_executable_functions),
+    array[
+        'authenticated customer_management(jsonb)',
+        'authenticated private.resolve_customer(jsonb)',
+        'service_role customer_management(jsonb)',
+        'service_role private.resolve_customer(jsonb)'
+    ],
+    'API roles execute only the RPC and the definer behind it'
+);
+
+create temporary view private_relation_privileges as
+select format('%s %I.%I %s', r.rolname, n.nspname, c.relname, p.privilege) as offender
+from pg_catalog.pg_class as c
+inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
+cross join pg_catalog.pg_roles as r
+cross join
+    unnest(array[
+        'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'
+    ]) as p (privilege)
+where
+    n.nspname = 'private'
+    and c.relkind in ('r', 'p', 'v', 'm', 'f')
+    and r.rolname in ('anon', 'authenticated', 'service_role')
+    and (
+        pg_catalog.has_table_privilege(r.oid, c.oid, p.privilege)
+        or (
+            p.privilege in ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')
+            and pg_catalog.has_any_column_privilege(r.oid, c.oid, p.privilege)
+        )
+    )
+order by 1;
+
+select is_empty(
+    'select offender from private_relation_privileges',
+    'no API role has any privilege on a private table'
+);
+
+-- The checks can fail: an extra grant on a private function or table is named.
+grant execute on function private.mask_phone(text) to authenticated;
+grant select on private.audit_log to service_role;
+
+select is(
+    array(
+        select grant_held from api_executable_functions
+        where grant_held like '%mask_phone%'
+    ),
+    array['authenticated private.mask_phone(text)'],
+    'an extra EXECUTE grant to an API role is reported'
+);
+
+select is(
+    array(
+        select offender from private_relation_privileges
+        where offender like '%audit_log%'
+    ),
+    array['service_role private.audit_log SELECT'],
+    'a privilege of an API role on a private table is reported'
+);
+
+select * from finish();
+rollback;
