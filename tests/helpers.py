@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from customer_management.rpc_session import call_customer_management
+
 Conn = psycopg.Connection[Any]
 SNAPSHOT_TABLES = (("public", "customers"), ("public", "orders"))
 
@@ -29,16 +31,7 @@ def call_rpc(
     ``claims`` defaults to ``{"role": role}`` (what a service-role key carries); for an end
     user pass the claims from ``create_auth_user``. Raises psycopg errors unchanged.
     """
-    claims = {"role": role, **(claims or {})}
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute(
-            "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
-            (role, json.dumps(claims)),
-        )
-        cur.execute("select public.customer_management(%s::jsonb)", (json.dumps(body),))
-        row = cur.fetchone()
-    assert row is not None
-    return row[0]
+    return call_customer_management(conn, body, role, claims)
 
 
 def expect_error(
