@@ -11,13 +11,23 @@ PG_SHARE := /usr/share/postgresql/$(PG_MAJOR)/extension
 APT_PACKAGES := postgresql-$(PG_MAJOR)-pgtap libtap-parser-sourcehandler-pgtap-perl \
 	postgresql-$(PG_MAJOR)-plpgsql-check
 SQL_DIRS := sql supabase
+# Deno for the Edge Function: the npm package `deno` (it ships the binary) in .local/deno,
+# with its own module cache there, so nothing outside the repository is touched.
+DENO_VERSION ?= 2.9.6
+DENO_HOME := .local/deno
+DENO := $(DENO_HOME)/node_modules/.bin/deno
+DENO_DIR ?= $(CURDIR)/$(DENO_HOME)/cache
+export DENO_DIR
+FUNCTIONS := supabase/functions
+FUNCTION := $(FUNCTIONS)/customer-management
 
-.PHONY: help setup system-deps test pytest pgtap lint demo run db-start db-stop bench
+.PHONY: help setup system-deps test pytest pgtap lint demo run db-start db-stop bench \
+	deno deno-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed system-deps ## create .venv with the kit and dev tools; install pgTAP/pg_prove/plpgsql_check
+setup: $(VENV)/.installed system-deps deno ## create .venv with the kit and dev tools; install pgTAP/pg_prove/plpgsql_check; Deno
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -40,23 +50,51 @@ system-deps: ## install pgTAP, pg_prove and plpgsql_check from apt when missing
 		exit 1; \
 	fi
 
-test: setup ## pytest, then the pgTAP files; non-zero on any failure
+deno: $(DENO_HOME)/.cached ## Deno from npm into .local/deno; cache the Edge Function's npm imports
+
+$(DENO_HOME)/.installed-$(DENO_VERSION):
+	@command -v npm >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get update && apt-get install -y --no-install-recommends nodejs npm; \
+		else \
+			echo "npm is missing; install it with: sudo apt-get install -y nodejs npm" >&2; \
+			exit 1; \
+		fi; }
+	npm install --prefix $(DENO_HOME) --no-audit --no-fund --loglevel=error deno@$(DENO_VERSION)
+	$(DENO) --version
+	@touch $@
+
+# deno.lock pins supabase-js; --frozen fails instead of silently changing it.
+$(DENO_HOME)/.cached: $(DENO_HOME)/.installed-$(DENO_VERSION) $(FUNCTION)/deno.json $(FUNCTION)/deno.lock
+	$(DENO) install --frozen --config $(FUNCTION)/deno.json --entrypoint $(FUNCTION)/index.ts
+	@touch $@
+
+test: setup ## pytest, the Deno tests, then the pgTAP files; non-zero on any failure
 	@status=0; \
 	$(MAKE) --no-print-directory pytest || status=1; \
+	$(MAKE) --no-print-directory deno-test || status=1; \
 	$(MAKE) --no-print-directory pgtap || status=1; \
 	exit $$status
 
 pytest: ## the Python test suite against a real local Postgres
 	$(PY) -m pytest
 
+deno-test: deno ## the Edge Function's Deno unit tests (supabase/functions/**/*_test.ts)
+	$(DENO) test --cached-only $(FUNCTIONS)
+
 pgtap: ## supabase/tests/database/*.sql through pg_prove on a throwaway migrated database
 	$(PY) -m customer_management.pgtap_runner
 
-lint: setup ## ruff, ruff format, sqlfluff, mypy
+lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_check
 	$(VENV)/bin/ruff check python_client tests
 	$(VENV)/bin/ruff format --check python_client tests
 	$(VENV)/bin/sqlfluff lint $(SQL_DIRS)
 	$(VENV)/bin/mypy
+	$(DENO) fmt --check $(FUNCTIONS)
+	$(DENO) lint $(FUNCTIONS)
+	$(DENO) check --frozen --config $(FUNCTION)/deno.json $(FUNCTION)/index.ts
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_plpgsql_check.py
 
 demo: setup ## replay the brief's three scenarios on a throwaway database
 	$(PY) -m customer_management demo

@@ -1,0 +1,148 @@
+"""``Client``: the kit's calls on top of supabase-py, with typed answers and errors.
+
+It is a thin layer: every call is ``supabase.rpc(name, params).execute()`` on a regular
+supabase-py client, so it works unchanged against hosted Supabase and against the kit's
+proxy. The underlying client stays reachable as ``Client.supabase``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jwt
+from postgrest import APIError
+from supabase import Client as SupabaseClient
+from supabase import ClientOptions, create_client
+
+from customer_management.client.exceptions import Conflict, error_from_fields
+from customer_management.client.models import ConflictResult, Resolution, parse_result
+
+RPC_NAME = "customer_management"
+KEY_ENV_VARS = ("SUPABASE_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY")
+ACCESS_TOKEN_ENV = "CUSTOMER_MANAGEMENT_ACCESS_TOKEN"
+
+
+def resolve_body(
+    *,
+    source: str,
+    phone: str | None = None,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    auth_user_id: str | None = None,
+    merge_if_found: bool = False,
+    allergies: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The brief's camelCase request body; absent (None) fields are left out."""
+    body: dict[str, Any] = {
+        "phone": phone,
+        "email": email,
+        "firstName": first_name,
+        "lastName": last_name,
+        "source": source,
+        "authUserId": None if auth_user_id is None else str(auth_user_id),
+        "allergies": None if allergies is None else list(allergies),
+    }
+    if merge_if_found:
+        body["mergeIfFound"] = True
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def _role_of(token: str) -> str:
+    """The role claim of a key or access token, read without verification (for statuses)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return "anon"
+    role = claims.get("role")
+    return role if isinstance(role, str) else "anon"
+
+
+class Client:
+    """The customer management kit for one project and one caller.
+
+    ``key`` is the project API key: the service-role key for a chatbot or backend, the anon
+    key for a web app, which then also passes the signed-in user's ``access_token``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        access_token: str | None = None,
+        options: ClientOptions | None = None,
+    ) -> None:
+        """Create the supabase-py client; the access token, if any, becomes the bearer."""
+        if access_token:
+            headers = dict(options.headers) if options else {}
+            headers["Authorization"] = f"Bearer {access_token}"
+            options = (
+                options.replace(headers=headers)
+                if options is not None
+                else ClientOptions(headers=headers)
+            )
+        self.supabase: SupabaseClient = create_client(url, key, options)
+        self.role = _role_of(access_token or key)
+
+    @classmethod
+    def from_env(
+        cls, access_token: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> Client:
+        """Build from ``SUPABASE_URL`` and the first of ``SUPABASE_KEY``,
+        ``SUPABASE_SERVICE_ROLE_KEY``, ``SUPABASE_ANON_KEY``; the access token defaults to
+        ``CUSTOMER_MANAGEMENT_ACCESS_TOKEN``."""
+        env = os.environ if environ is None else environ
+        url = env.get("SUPABASE_URL")
+        key = next((env[name] for name in KEY_ENV_VARS if env.get(name)), None)
+        if not url or not key:
+            raise RuntimeError(
+                "set SUPABASE_URL and SUPABASE_KEY (or SUPABASE_SERVICE_ROLE_KEY / "
+                "SUPABASE_ANON_KEY); `make run` prints local values"
+            )
+        return cls(url, key, access_token or env.get(ACCESS_TOKEN_ENV) or None)
+
+    def rpc(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Call any RPC of the kit; return its JSON or raise a ``CustomerManagementError``."""
+        try:
+            response = self.supabase.rpc(name, dict(params or {})).execute()
+        except APIError as exc:
+            raise error_from_fields(
+                exc.code, exc.message, exc.details, exc.hint, role=self.role
+            ) from None
+        return response.data
+
+    def resolve(
+        self,
+        *,
+        source: str,
+        phone: str | None = None,
+        email: str | None = None,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        auth_user_id: str | None = None,
+        merge_if_found: bool = False,
+        allergies: Sequence[str] | None = None,
+        raise_on_conflict: bool = False,
+    ) -> Resolution | ConflictResult:
+        """Find, create, update or merge the customer (``POST rpc/customer_management``).
+
+        Returns a ``Resolution``, or a ``ConflictResult`` when several accounts match
+        (raised as ``Conflict`` instead with ``raise_on_conflict=True``). Failures raise
+        ``InvalidInput``, ``NotAuthenticated``, ``Forbidden``, ``RateLimited``, ...
+        """
+        body = resolve_body(
+            source=source,
+            phone=phone,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            auth_user_id=auth_user_id,
+            merge_if_found=merge_if_found,
+            allergies=allergies,
+        )
+        result = parse_result(self.rpc(RPC_NAME, body))
+        if raise_on_conflict and isinstance(result, ConflictResult):
+            raise Conflict(None, result.error, result.message, None, 409, result=result)
+        return result

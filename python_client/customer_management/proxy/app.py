@@ -1,0 +1,52 @@
+"""Assemble the ASGI application: backend, authenticator, routes and middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from customer_management.proxy.auth import Authenticator
+from customer_management.proxy.backend import Backend
+from customer_management.proxy.middleware import AccessLogMiddleware, CorsMiddleware
+from customer_management.proxy.routes import Context, build_routes
+from customer_management.proxy.settings import Settings
+
+
+def make_backend(settings: Settings) -> Backend:
+    """The database backend, or the forwarding one when an upstream is configured."""
+    if settings.forwarding:
+        from customer_management.proxy.forward import SupabaseBackend
+
+        return SupabaseBackend(settings)
+    from customer_management.proxy.db import PostgresBackend
+
+    return PostgresBackend(settings)
+
+
+def create_app(settings: Settings, backend: Backend | None = None) -> Starlette:
+    """The proxy as an ASGI app; the backend opens and closes with the app's lifespan.
+
+    Serve it with any ASGI server, e.g. ``uvicorn.run(create_app(Settings(db_url=...)))``.
+    """
+    backend = backend or make_backend(settings)
+    context = Context(settings, Authenticator(settings), backend)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await backend.start()
+        try:
+            yield
+        finally:
+            await backend.stop()
+
+    return Starlette(
+        routes=build_routes(context),
+        lifespan=lifespan,
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(CorsMiddleware, allow_headers=settings.cors_allow_headers),
+        ],
+    )

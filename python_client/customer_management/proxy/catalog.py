@@ -1,0 +1,178 @@
+"""Which functions ``/rest/v1/rpc/<name>`` may call, and the SQL that calls them.
+
+Like PostgREST's schema cache, the exposed functions are read from ``pg_catalog``: the
+functions of the exposed schema (``public``) that no extension owns. A POST body is matched
+to a function the way PostgREST matches it: a function with a single unnamed ``json`` or
+``jsonb`` parameter receives the whole body; otherwise the body's keys must name parameters
+(every parameter without a default present, no unknown key). Values reach SQL through
+``json_to_record`` and names through ``psycopg.sql.Identifier``, so nothing from the
+request is ever spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from customer_management.proxy import errors
+
+CATALOG_QUERY = """
+select p.oid::bigint, p.proname::text,
+       coalesce(p.proargnames, '{}')::text[],
+       coalesce(p.proargmodes::text[], '{}'),
+       array(select pg_catalog.format_type(t, null) from unnest(p.proargtypes) as t),
+       p.pronargdefaults::int,
+       pg_catalog.format_type(p.prorettype, null),
+       p.proretset
+from pg_catalog.pg_proc as p
+join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+where n.nspname = %s
+  and p.prokind = 'f'
+  and p.prorettype not in ('pg_catalog.trigger'::regtype, 'pg_catalog.event_trigger'::regtype)
+  and not exists (
+      select 1 from pg_catalog.pg_depend as d
+      where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
+  )
+order by p.proname, p.oid
+"""
+JSON_TYPES = frozenset({"json", "jsonb"})
+INPUT_MODES = frozenset({"i", "b", "v"})
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One input parameter: name ('' when unnamed), SQL type and whether it has a default."""
+
+    name: str
+    type: str
+    has_default: bool
+
+
+@dataclass(frozen=True)
+class Function:
+    """An exposed function and how to call it."""
+
+    schema: str
+    name: str
+    parameters: tuple[Parameter, ...]
+    return_type: str
+    returns_set: bool
+
+    @property
+    def takes_whole_body(self) -> bool:
+        """True for ``f(json)`` / ``f(jsonb)``: the body is the single argument."""
+        return (
+            len(self.parameters) == 1
+            and self.parameters[0].name == ""
+            and self.parameters[0].type in JSON_TYPES
+        )
+
+    def accepts_keys(self, keys: set[str]) -> bool:
+        """True when the body keys name parameters and cover every required one."""
+        names = {p.name for p in self.parameters}
+        if "" in names:
+            return False
+        required = {p.name for p in self.parameters if not p.has_default}
+        return required <= keys <= names
+
+
+def parse_row(schema: str, row: Sequence[Any]) -> Function:
+    """Build a ``Function`` from one ``CATALOG_QUERY`` row."""
+    name = str(row[1])
+    names = [str(n) for n in row[2] or []]
+    types = [str(t) for t in row[4]]
+    modes = [str(m) for m in row[3] or []] or ["i"] * len(types)
+    n_defaults = int(row[5])
+    input_names = [
+        names[i] if i < len(names) else "" for i, m in enumerate(modes) if m in INPUT_MODES
+    ]
+    input_names += [""] * (len(types) - len(input_names))
+    first_default = len(types) - n_defaults
+    parameters = tuple(
+        Parameter(input_names[i], types[i], i >= first_default) for i in range(len(types))
+    )
+    return Function(schema, name, parameters, str(row[6]), bool(row[7]))
+
+
+class Catalog:
+    """The exposed functions by name (a snapshot; ``replace`` swaps in a fresh one)."""
+
+    def __init__(self, functions: list[Function] | None = None) -> None:
+        """Index ``functions`` by name (overloads share a name)."""
+        self._by_name: dict[str, list[Function]] = {}
+        self.replace(functions or [])
+
+    def replace(self, functions: list[Function]) -> None:
+        """Swap in a freshly read list of functions."""
+        by_name: dict[str, list[Function]] = {}
+        for function in functions:
+            by_name.setdefault(function.name, []).append(function)
+        self._by_name = by_name
+
+    def names(self) -> list[str]:
+        """The exposed function names."""
+        return sorted(self._by_name)
+
+    def match(self, name: str, body: object) -> Function | None:
+        """The function a POST body calls; None when none matches.
+
+        Raises ``ApiError`` PGRST203 when several overloads match equally.
+        """
+        candidates = self._by_name.get(name, [])
+        keys = set(body) if isinstance(body, dict) else None
+        named = [f for f in candidates if keys is not None and f.accepts_keys(keys)]
+        whole = [f for f in candidates if f.takes_whole_body]
+        chosen = named or whole
+        if len(chosen) > 1:
+            raise errors.ambiguous_function(name)
+        return chosen[0] if chosen else None
+
+    def not_found(self, name: str, body: object) -> errors.ApiError:
+        """PostgREST's PGRST202 for ``name`` called with ``body``."""
+        keys = sorted(body) if isinstance(body, dict) else []
+        close = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.75)
+        suggestion = close[0] if close and close[0] != name else None
+        return errors.function_not_found(name, keys, suggestion)
+
+
+def call_statement(function: Function, body: object) -> sql.Composed:
+    """The ``select`` calling ``function`` that returns its JSON as text; ``%s`` is the body.
+
+    The body text is the only parameter. ``json``/``jsonb`` results come back unchanged
+    (byte for byte what PostgREST sends), other scalars through ``to_json``, set-returning
+    functions as one JSON array, ``void`` as null.
+    """
+    target = sql.Identifier(function.schema, function.name)
+    if function.takes_whole_body:
+        call = sql.SQL("{}(%s::{})").format(target, sql.SQL(function.parameters[0].type))
+        source: sql.Composable = sql.SQL("")
+    else:
+        keys = sorted(body) if isinstance(body, dict) else []
+        by_name = {p.name: p for p in function.parameters}
+        call = sql.SQL("{}({})").format(
+            target,
+            sql.SQL(", ").join(
+                sql.SQL("{} => _args.{}").format(sql.Identifier(k), sql.Identifier(k)) for k in keys
+            ),
+        )
+        if keys:
+            columns = sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(by_name[k].type)) for k in keys
+            )
+            source = sql.SQL(" from json_to_record(%s::json) as _args({})").format(columns)
+        else:
+            source = sql.SQL(" from (select %s::json) as _args")
+    if function.returns_set:
+        lateral = sql.SQL(" from ") if function.takes_whole_body else sql.SQL(", lateral ")
+        return sql.SQL("select coalesce(json_agg(_result), '[]')::text{}{}{} as _result").format(
+            source, lateral, call
+        )
+    if function.return_type == "void":
+        return sql.SQL("select null::text from (select {}{}) as _void").format(call, source)
+    if function.return_type in JSON_TYPES:
+        return sql.SQL("select ({})::text{}").format(call, source)
+    return sql.SQL("select to_json({})::text{}").format(call, source)

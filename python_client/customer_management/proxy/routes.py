@@ -1,0 +1,140 @@
+"""The HTTP routes: ``/rest/v1/rpc/{function}``, ``/functions/v1/{name}`` and ``/health``.
+
+Every handler follows the same order: method check, declared size, authentication, body
+(size-limited, JSON-checked), then one backend call. Any ``ApiError`` on the way becomes
+PostgREST's error body; anything unexpected is logged and answered with a bare 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from customer_management.proxy import bodies, errors, statuses
+from customer_management.proxy.auth import Authenticator, Caller
+from customer_management.proxy.backend import Backend, RpcCall, RpcResult
+from customer_management.proxy.settings import Settings
+
+LOGGER = logging.getLogger("customer_management.proxy")
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+FUNCTION_NAME = "customer-management"
+FUNCTION_RPC = "customer_management"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What handlers share: settings, the authenticator and the backend."""
+
+    settings: Settings
+    authenticator: Authenticator
+    backend: Backend
+
+
+def json_response(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response from already-serialised text (sent unchanged)."""
+    return Response(
+        text.encode("utf-8"),
+        status_code=status,
+        headers=headers,
+        media_type=errors.JSON_CONTENT_TYPE,
+    )
+
+
+def error_response(request: Request, error: errors.ApiError) -> Response:
+    """PostgREST's error body; the code is noted for the access log."""
+    request.state.error_code = error.code
+    return Response(error.body_bytes(), status_code=error.status, headers=error.response_headers())
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn ``ApiError`` into its response and anything else into a logged, bare 500."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except errors.ApiError as error:
+            return error_response(request, error)
+        except Exception:
+            LOGGER.exception("unhandled error on %s %s", request.method, request.url.path)
+            return error_response(request, errors.internal_error())
+
+    return run
+
+
+def build_routes(context: Context) -> list[Route]:
+    """The routes, bound to ``context``."""
+    settings = context.settings
+
+    async def authenticate(request: Request, require_api_key: bool) -> Caller:
+        caller = await context.authenticator.authenticate(
+            request.headers, request.query_params, require_api_key=require_api_key
+        )
+        request.state.role = caller.role
+        return caller
+
+    async def run_rpc(request: Request, function: str, caller: Caller) -> RpcResult:
+        body = await bodies.read_json(request, settings.max_body_bytes)
+        call = RpcCall(
+            function=function,
+            body_text=body.text,
+            body=body.value,
+            caller=caller,
+            method=request.method,
+            path=request.url.path,
+            headers=dict(request.headers),
+        )
+        return await context.backend.call(call)
+
+    async def rpc(request: Request) -> Response:
+        """PostgREST's ``POST /rpc/<function>`` for the functions of schema public."""
+        if request.method != "POST":
+            raise errors.method_not_allowed(request.method)
+        for header in ("content-profile", "accept-profile"):
+            schema = request.headers.get(header)
+            if schema is not None and schema != settings.exposed_schema:
+                raise errors.schema_not_exposed(schema)
+        bodies.check_declared_length(request, settings.max_body_bytes)
+        caller = await authenticate(request, require_api_key=True)
+        result = await run_rpc(request, request.path_params["function"], caller)
+        if result.text is None:
+            return Response(status_code=204)
+        return json_response(result.text)
+
+    async def edge_function(request: Request) -> Response:
+        """The Edge Function contract: the RPC's JSON; 409 for the conflict shape."""
+        if request.path_params["name"] != FUNCTION_NAME:
+            raise errors.not_found("NOT_FOUND", "Requested function was not found")
+        if request.method != "POST":
+            raise errors.method_not_allowed(request.method)
+        bodies.check_declared_length(request, settings.max_body_bytes)
+        caller = await authenticate(request, require_api_key=False)
+        result = await run_rpc(request, FUNCTION_RPC, caller)
+        text = result.text if result.text is not None else "null"
+        return json_response(text, statuses.function_status(json.loads(text)))
+
+    async def health(request: Request) -> Response:
+        """200 when the backend answers, 503 otherwise; no credentials needed."""
+        if request.method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed(request.method)
+        ok = await context.backend.ready()
+        body = json.dumps({"status": "ok" if ok else "unavailable"})
+        return json_response(body, 200 if ok else 503)
+
+    async def not_found(request: Request) -> Response:
+        """JSON 404 for any other path."""
+        raise errors.not_found("PGRST125", "Invalid path specified in request URL")
+
+    return [
+        Route("/health", guarded(health), methods=ALL_METHODS),
+        Route("/rest/v1/rpc/{function}", guarded(rpc), methods=ALL_METHODS),
+        Route("/functions/v1/{name}", guarded(edge_function), methods=ALL_METHODS),
+        Route("/{path:path}", guarded(not_found), methods=ALL_METHODS),
+    ]

@@ -1,0 +1,103 @@
+"""Proxy settings: one frozen dataclass, filled from arguments or the environment.
+
+Two modes share every route:
+
+* **database** (``db_url`` set): the proxy verifies the JWT and calls the function itself on
+  a pooled psycopg connection, the way PostgREST would;
+* **forward** (``upstream_url`` set): requests go to a real Supabase project (or another
+  proxy) through supabase-py's PostgREST client; the upstream checks the JWT again.
+
+Environment variables (``Settings.from_env``):
+
+==================================  =======================================================
+``CUSTOMER_MANAGEMENT_DB_URL``      database mode: libpq URL (``DATABASE_URL`` also read)
+``CUSTOMER_MANAGEMENT_UPSTREAM_URL`` forward mode: the project URL (``https://x.supabase.co``)
+``CUSTOMER_MANAGEMENT_UPSTREAM_KEY`` forward mode: the project's anon key (sent as apikey)
+``SUPABASE_JWT_SECRET``             HS256 secret (default: the Supabase CLI's local secret)
+``SUPABASE_JWKS_URL``               JWKS URL for asymmetric keys (``.../auth/v1/.well-known/
+                                    jwks.json``); ``SUPABASE_JWKS`` may hold the JSON itself
+``CUSTOMER_MANAGEMENT_POOL_MAX``    most pooled connections (default 10)
+==================================  =======================================================
+
+The forward mode deliberately does not read ``SUPABASE_URL``: that variable usually points
+client code at this very proxy, and a proxy forwarding to itself would loop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from customer_management.keys import DEFAULT_JWT_SECRET, SECRET_ENV_VARS
+
+MAX_BODY_BYTES = 16 * 1024
+ALLOWED_ROLES: frozenset[str] = frozenset({"anon", "authenticated", "service_role"})
+# supabase-js / supabase-py send these; the list Supabase's Edge Function docs recommend.
+CORS_ALLOW_HEADERS: tuple[str, ...] = ("authorization", "x-client-info", "apikey", "content-type")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the proxy needs; build with ``Settings(...)`` or ``Settings.from_env()``."""
+
+    db_url: str | None = None
+    upstream_url: str | None = None
+    upstream_key: str | None = None
+    jwt_secret: str | None = DEFAULT_JWT_SECRET
+    jwks_url: str | None = None
+    jwks_json: str | None = None
+    jwt_audience: str | None = None
+    verify_jwt: bool = True
+    jwt_leeway_seconds: int = 30  # PostgREST tolerates 30 s of clock skew
+    allowed_roles: frozenset[str] = ALLOWED_ROLES
+    max_body_bytes: int = MAX_BODY_BYTES
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    pool_timeout_seconds: float = 10.0
+    statement_timeout_ms: int = 8000  # Supabase's default for the authenticated role
+    upstream_timeout_seconds: float = 30.0
+    cors_allow_headers: tuple[str, ...] = CORS_ALLOW_HEADERS
+    exposed_schema: str = "public"
+    extra_search_path: tuple[str, ...] = field(default=("public", "extensions"))
+
+    def __post_init__(self) -> None:
+        """Exactly one mode; something to verify tokens with when verification is on."""
+        if bool(self.db_url) == bool(self.upstream_url):
+            raise ValueError("set exactly one of db_url (database mode) and upstream_url (forward)")
+        if self.upstream_url and not self.upstream_key:
+            raise ValueError("forward mode needs upstream_key (the project's anon key)")
+        if self.verify_jwt and not (self.jwt_secret or self.jwks_url or self.jwks_json):
+            raise ValueError("verify_jwt needs jwt_secret, jwks_url or jwks_json")
+
+    @property
+    def forwarding(self) -> bool:
+        """True in forward mode."""
+        return self.upstream_url is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read the variables listed in the module docstring; keyword overrides win."""
+        env = os.environ if environ is None else environ
+        secret = next((env[name] for name in SECRET_ENV_VARS if env.get(name)), None)
+        jwks_url = env.get("SUPABASE_JWKS_URL") or None
+        jwks_json = env.get("SUPABASE_JWKS") or None
+        upstream_url = env.get("CUSTOMER_MANAGEMENT_UPSTREAM_URL") or None
+        forward = upstream_url is not None
+        has_key_material = bool(secret or jwks_url or jwks_json)
+        values: dict[str, object] = {
+            "db_url": None
+            if forward
+            else (env.get("CUSTOMER_MANAGEMENT_DB_URL") or env.get("DATABASE_URL") or None),
+            "upstream_url": upstream_url,
+            "upstream_key": env.get("CUSTOMER_MANAGEMENT_UPSTREAM_KEY") or None,
+            "jwt_secret": secret or (None if forward else DEFAULT_JWT_SECRET),
+            "jwks_url": jwks_url,
+            "jwks_json": jwks_json,
+            # Forwarding without key material: the upstream alone verifies tokens.
+            "verify_jwt": has_key_material or not forward,
+        }
+        if env.get("CUSTOMER_MANAGEMENT_POOL_MAX"):
+            values["pool_max_size"] = int(env["CUSTOMER_MANAGEMENT_POOL_MAX"])
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
