@@ -4,6 +4,29 @@
 -- match -> record a conflict and answer with the conflict shape, or, for a trusted
 -- caller that sent mergeIfFound, merge them into one.
 
+-- Raises serialization_failure when one of the accounts was merged away by a request
+-- that committed after this one matched: resolve_customer then resolves again.
+create function private.ensure_live_customers(customer_ids uuid[]) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+    if exists (
+        select 1 from public.customers as c
+        where c.id = any(customer_ids) and c.merged_into is not null
+    ) then
+        raise exception using
+            errcode = '40001',
+            message = 'customer merged concurrently',
+            detail = 'An account this request matched was merged by another request.';
+    end if;
+end;
+$$;
+
+comment on function private.ensure_live_customers(uuid[]) is
+'Raises 40001 if an account was merged by a concurrent request, so the request is retried.';
+
 -- Resolves one validated request under the identifier locks. Returns the response.
 create function private.resolve_claims(
     request private.resolution_request,
@@ -95,6 +118,7 @@ begin
         target_customer_id := matched[1];
     elsif caller.trusted and request.merge_if_found then
         perform 1 from public.customers where id = any(matched) order by id for update;
+        perform private.ensure_live_customers(matched);
         survivor_id := private.choose_survivor(matched);
         if survivor_id is null then
             notices := notices || jsonb_build_array(jsonb_build_object(
@@ -174,6 +198,9 @@ begin
             jsonb_build_object('fields', to_jsonb(changed))
         );
     end if;
+    -- Anything written above holds a lock that keeps a concurrent merge off this
+    -- account until commit; one that committed first shows here, and we start over.
+    perform private.ensure_live_customers(array[target_customer_id]);
 
     return private.success_response(
         target_customer_id,
