@@ -12,10 +12,19 @@ values (
 )
 on conflict (id) do nothing;
 
-insert into private.customer_identifiers (customer_id, type, value, display_value, source)
+-- The phone is the line John called the chatbot from, so it counts as verified.
+insert into private.customer_identifiers (
+    customer_id, type, value, display_value, source, verified_at
+)
 values
-('00000000-0000-4000-8000-000000000001', 'phone', '+15551234567', '+15551234567', 'chatbot'),
-('00000000-0000-4000-8000-000000000001', 'email', 'john@email.com', 'john@email.com', 'webapp')
+(
+    '00000000-0000-4000-8000-000000000001', 'phone', '+15551234567', '+15551234567',
+    'chatbot', '2026-09-30 15:00:00+00'
+),
+(
+    '00000000-0000-4000-8000-000000000001', 'email', 'john@email.com', 'john@email.com',
+    'webapp', null
+)
 on conflict do nothing;
 
 insert into public.orders (id, customer_id, items, total, status, delivery_date, created_at)
