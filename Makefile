@@ -96,17 +96,17 @@ lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_c
 	$(DENO) check --frozen --config $(FUNCTION)/deno.json $(FUNCTION)/index.ts
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_plpgsql_check.py
 
-demo: setup ## replay the brief's three scenarios on a throwaway database
+demo: $(VENV)/.installed ## replay the brief's three scenarios on a throwaway database
 	$(PY) -m customer_management demo
 
-run: setup ## the local API (PostgREST-compatible proxy) on the local database
+run: $(VENV)/.installed ## the local API (PostgREST-compatible proxy) on the local database
 	$(PY) -m customer_management run
 
-db-start: setup ## start the local database in .local/db and print its URL
+db-start: $(VENV)/.installed ## start the local database in .local/db and print its URL
 	$(PY) -m customer_management db start
 
 db-stop: ## stop the local database
 	$(PY) -m customer_management db stop
 
-bench: setup ## benchmarks
+bench: $(VENV)/.installed ## benchmarks
 	$(PY) -m customer_management.bench

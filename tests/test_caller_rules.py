@@ -131,7 +131,13 @@ def test_victims_email_is_not_matched_and_answer_is_the_same(
 
 
 def test_account_of_another_login_is_never_the_end_users(conn: Conn) -> None:
-    """Even a phone the end user has confirmed does not open an account of another login."""
+    """A phone the end user has confirmed never opens an account of another login.
+
+    The other login's account got the phone from the chatbot (the line it called from);
+    the new user proved it by SMS in Supabase Auth, which no other login can hold at the
+    same time: a recycled number. The current proof wins: the phone moves to the new
+    user's own account, the old account keeps it as pending, and nothing of it is shown.
+    """
     victim_user, victim_claims = create_auth_user(conn, email=VICTIM_EMAIL)
     victim_id = call_rpc(
         conn,
@@ -151,9 +157,18 @@ def test_account_of_another_login_is_never_the_end_users(conn: Conn) -> None:
     assert response["customer"]["isNewAccount"] is True
     text = json.dumps(response)
     assert victim_id not in text and "Victor" not in text and VICTIM_EMAIL not in text
-    assert customer(conn, victim_id) == victim_row
-    assert identifiers(conn, victim_id) == victim_identifiers
-    assert customer(conn, victim_id)["auth_user_id"] == str(victim_user)
+    assert response["customer"]["phone"] == PHONE
+    assert "verificationRequired" not in response
+    after = customer(conn, victim_id)
+    assert after["auth_user_id"] == str(victim_user)
+    assert after["phone"] is None
+    assert {k: v for k, v in after.items() if k not in ("phone", "updated_at")} == {
+        k: v for k, v in victim_row.items() if k not in ("phone", "updated_at")
+    }
+    assert identifier_set(conn, victim_id) == {
+        (row["type"], row["value"], "pending" if row["type"] == "phone" else row["status"])
+        for row in victim_identifiers
+    }
 
 
 def test_spoofed_auth_user_id_is_forbidden(conn: Conn) -> None:
@@ -213,12 +228,12 @@ def test_anon_cannot_execute_the_rpc(conn: Conn) -> None:
     ],
 )
 def test_token_without_a_user_is_not_authenticated(conn: Conn, claims: dict[str, Any]) -> None:
-    """An authenticated token with no (existing) user: not_authenticated (42501)."""
+    """An authenticated token with no (existing) user: not_authenticated (PT401, HTTP 401)."""
     before = table_snapshot(conn)
     error = expect_error(
         conn, {"phone": PHONE, "source": "webapp"}, role="authenticated", claims=claims
     )
-    assert (error["sqlstate"], error["message"]) == ("42501", "not_authenticated")
+    assert (error["sqlstate"], error["message"]) == ("PT401", "not_authenticated")
     assert table_snapshot(conn) == before
 
 
@@ -229,7 +244,7 @@ def test_deleted_auth_user_is_not_authenticated(conn: Conn) -> None:
     error = expect_error(
         conn, {"email": ATTACKER_EMAIL, "source": "webapp"}, role="authenticated", claims=claims
     )
-    assert (error["sqlstate"], error["message"]) == ("42501", "not_authenticated")
+    assert (error["sqlstate"], error["message"]) == ("PT401", "not_authenticated")
     assert count_customers(conn, live_only=False) == 0
 
 

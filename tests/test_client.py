@@ -261,7 +261,7 @@ def test_generic_rpc_returns_json(shared_proxy: Proxy) -> None:
         ("PT429", "rate_limited", "Retry after 7 seconds.", "service_role", RateLimited, 429),
         ("PT429", "rate_limited", None, "service_role", RateLimited, 429),
         ("23505", "duplicate key", None, "service_role", Conflict, 409),
-        ("42501", "not_authenticated", None, "authenticated", NotAuthenticated, 403),
+        ("PT401", "not_authenticated", None, "authenticated", NotAuthenticated, 401),
         ("XX000", "internal", None, "service_role", CustomerManagementError, 500),
         ("502", "Bad Gateway", None, "anon", CustomerManagementError, 502),
     ],

@@ -29,8 +29,8 @@ Conn = psycopg.Connection[Any]
 EMAIL = "erin@mail.com"
 MERGE_LOG_COLUMNS = (
     "survivor_id::text, merged_id::text, survivor_before, merged_before, "
-    "moved_identifier_ids, moved_order_ids::text[], conflict_id::text, actor_role, "
-    "actor_uid, source, reason"
+    "moved_identifier_ids, moved_order_ids::text[], conflict_id::text, "
+    "resolved_conflict_ids::text[], actor_role, actor_uid, source, reason"
 )
 
 
@@ -144,6 +144,7 @@ def test_merge_moves_everything_to_the_auth_linked_account(conn: Conn) -> None:
             chatbot_identifier_ids,
             sorted(pair.chatbot_orders),
             conflict_id,
+            [conflict_id],
             "service_role",
             None,
             "chatbot",

@@ -95,17 +95,17 @@ def test_forbidden_is_403(shared_proxy: Proxy, shared_conn: psycopg.Connection[A
         assert response.json() == expected
 
 
-def test_not_authenticated_with_authenticated_role_is_403(
+def test_not_authenticated_with_authenticated_role_is_401(
     shared_proxy: Proxy, shared_conn: psycopg.Connection[Any]
 ) -> None:
     """A token of the authenticated role without ``sub``: the kit's ``not_authenticated``,
-    403 because the role is not anon (PostgREST's rule for 42501)."""
+    raised as PT401, so 401 whatever the role."""
     claims = {"role": "authenticated", "aud": "authenticated"}
     body = {"email": "nobody@example.com", "source": "webapp"}
     expected = body_of(expect_error(shared_conn, body, "authenticated", claims))
     assert expected["message"] == "not_authenticated"
     for response in post_both(shared_proxy, body, keys.sign(claims)):
-        assert response.status_code == 403
+        assert response.status_code == 401
         assert response.json() == expected
 
 
@@ -118,7 +118,7 @@ def test_deleted_user_is_not_authenticated(
     body = {"email": "gone@example.com", "source": "webapp"}
     expected = body_of(expect_error(shared_conn, body, "authenticated", user.claims))
     for response in post_both(shared_proxy, body, user.token):
-        assert response.status_code == 403
+        assert response.status_code == 401
         assert response.json() == expected
         assert response.json()["message"] == "not_authenticated"
 

@@ -179,8 +179,18 @@ def test_settings_validation_and_env() -> None:
         Settings(db_url="postgresql://x", upstream_url="http://y", upstream_key="k")
     with pytest.raises(ValueError):
         Settings(upstream_url="http://y")
-    local = Settings.from_env({"CUSTOMER_MANAGEMENT_DB_URL": "postgresql://x"})
+    local = Settings.from_env({"CUSTOMER_MANAGEMENT_DB_URL": "postgresql://x@127.0.0.1/db"})
     assert local.verify_jwt and local.jwt_secret == keys.DEFAULT_JWT_SECRET
+    # The local secret is public: never for a database elsewhere, never beside a JWKS.
+    with pytest.raises(ValueError, match="well-known local JWT secret"):
+        Settings.from_env({"CUSTOMER_MANAGEMENT_DB_URL": "postgresql://x@db.example.com/db"})
+    remote = Settings.from_env(
+        {
+            "CUSTOMER_MANAGEMENT_DB_URL": "postgresql://x@db.example.com/db",
+            "SUPABASE_JWKS": '{"keys": []}',
+        }
+    )
+    assert remote.jwt_secret is None
     forward = Settings.from_env(
         {
             "CUSTOMER_MANAGEMENT_UPSTREAM_URL": "https://abc.supabase.co",

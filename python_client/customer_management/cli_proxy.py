@@ -187,7 +187,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             or os.environ.get("DATABASE_URL")
             or _local_db_url("authenticator")
         )
-    settings = Settings.from_env(env)
+    try:
+        settings = Settings.from_env(env)
+    except ValueError as exc:
+        print(f"cannot serve: {exc}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, _interrupt)
     configure_logging()
     app = create_app(settings)
@@ -216,6 +220,13 @@ def cmd_token(args: argparse.Namespace) -> int:
             user = localauth.ensure_user(conn, args.email, args.phone, args.confirmed)
     except psycopg.OperationalError as exc:
         print(f"cannot reach the database ({exc}); start it with `make run`", file=sys.stderr)
+        return 1
+    except psycopg.errors.UniqueViolation:
+        print("another auth user already has that phone or email", file=sys.stderr)
+        return 1
+    except (psycopg.Error, ValueError) as exc:
+        message = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
+        print(f"cannot create the user: {message}", file=sys.stderr)
         return 1
     verb = "created" if user.created else "reusing"
     print(f"{verb} auth user {user.id} ({user.email or user.phone})", file=sys.stderr)

@@ -39,7 +39,7 @@ def ensure_user(
     """
     if not email and not phone:
         raise ValueError("give an email or a phone")
-    digits = "".join(c for c in phone if c.isdigit()) if phone else None
+    digits = _e164_digits(conn, phone) if phone else None
     with conn.transaction():
         if email:
             row = conn.execute(
@@ -107,3 +107,12 @@ def token_for(
 ) -> str:
     """The user's access token, signed with the project's JWT secret."""
     return keys.user_token(user.id, user.email, user.phone, secret, expires_in)
+
+
+def _e164_digits(conn: psycopg.Connection[Any], phone: str) -> str:
+    """The phone as Supabase Auth stores it: E.164 digits without ``+``, read with the kit's
+    own normalisation (so ``555-123-4567`` becomes ``15551234567``)."""
+    row = conn.execute("select private.normalize_phone(%s)", (phone,)).fetchone()
+    if row is None or row[0] is None:
+        raise ValueError(f"{phone!r} is a placeholder, not a phone number")
+    return str(row[0]).lstrip("+")

@@ -7,7 +7,7 @@ create table public.customers (
     last_name text check (char_length(last_name) <= 200),
     phone text check (phone ~ '^\+[1-9][0-9]{6,14}$'),
     email text check (char_length(email) <= 254),
-    auth_user_id uuid references auth.users (id),
+    auth_user_id uuid references auth.users (id) on delete set null,
     allergies text[] not null default '{}',
     preferences jsonb not null default '{}'::jsonb check (jsonb_typeof(preferences) = 'object'),
     created_at timestamptz not null default now(),

@@ -10,6 +10,7 @@ create table private.merge_log (
     moved_identifier_ids bigint[] not null default '{}',
     moved_order_ids uuid[] not null default '{}',
     conflict_id uuid,
+    resolved_conflict_ids uuid[] not null default '{}',
     actor_role text not null,
     actor_uid uuid,
     source text not null,
@@ -19,8 +20,8 @@ create table private.merge_log (
 );
 
 comment on table private.merge_log is
-'One row per merged account: both before-images (row and identifiers) and the moved '
-'identifier and order ids, so any merge can be undone exactly.';
+'One row per merged account: both before-images (row and identifiers), the moved '
+'identifier and order ids and the conflicts it settled, so any merge can be undone exactly.';
 
 create index merge_log_survivor_id_idx on private.merge_log (survivor_id);
 create index merge_log_merged_id_idx on private.merge_log (merged_id);

@@ -67,7 +67,7 @@ begin
     end if;
     -- 000-000-0000, 555-555-5555 and the like are what people type when they will not
     -- say: a placeholder, whatever shape it has.
-    if compact ~ '^\+?([0-9])\1*$' then
+    if compact ~ '^(\+|00)?1?([0-9])\2{6,}$' then
         return null;
     end if;
 
@@ -170,6 +170,15 @@ begin
         return null;
     end if;
 
+    -- ASCII only, checked before case folding: lower() maps some non-ASCII letters
+    -- (the dotted capital I, the Kelvin sign) onto ASCII ones, which would let two
+    -- different addresses share one match key.
+    if btrim(raw_email) ~ '[^[:ascii:]]' then
+        perform private.raise_error(
+            'invalid_email', 'Only ASCII email addresses are accepted.',
+            'Send an internationalised domain in its xn-- form.'
+        );
+    end if;
     email := lower(btrim(raw_email));
     local_part := substring(email from '^(.*)@[^@]*$');
     domain := substring(email from '@([^@]*)$');

@@ -31,13 +31,13 @@ begin
     if caller.role = 'anon' then
         perform private.raise_error(
             'not_authenticated', 'Sign in, or call with the service role key.',
-            'Send Authorization: Bearer <user access token>.', '42501'
+            'Send Authorization: Bearer <user access token>.', 'PT401'
         );
     elsif caller.role = 'authenticated' then
         if caller.uid is null then
             perform private.raise_error(
                 'not_authenticated', 'The access token carries no user id (sub claim).',
-                'Send a Supabase Auth access token.', '42501'
+                'Send a Supabase Auth access token.', 'PT401'
             );
         end if;
         caller.trusted := false;

@@ -40,6 +40,7 @@ declare
     merged_row public.customers;
     moved_identifiers bigint [];
     moved_orders uuid [];
+    settled_conflicts uuid [];
     log_id bigint;
 begin
     select * into strict survivor_row from public.customers where id = survivor_id;
@@ -78,8 +79,9 @@ begin
     )
     select coalesce(array_agg(id order by id), '{}') into moved_identifiers from moved;
 
+    -- Orders keep their own updated_at: only their owner changes, and undo restores it.
     with moved as (
-        update public.orders set customer_id = survivor_id, updated_at = now()
+        update public.orders set customer_id = survivor_id
         where customer_id = merged_id
         returning id
     )
@@ -124,20 +126,25 @@ begin
     where id = merged_id;
 
     -- Conflicts among accounts that are now one are settled by this merge.
-    update private.customer_conflicts as cc
-    set status = 'resolved', resolution = 'merged', resolved_at = now()
-    where cc.status = 'open' and merged_id = any(cc.customer_ids)
-        and cc.customer_ids <@ (array[survivor_id] || (
-            select coalesce(array_agg(t.id), '{}') from public.customers as t
-            where t.merged_into = survivor_id
-        ));
+    with settled as (
+        update private.customer_conflicts as cc
+        set status = 'resolved', resolution = 'merged', resolved_at = now()
+        where cc.status = 'open' and merged_id = any(cc.customer_ids)
+            and cc.customer_ids <@ (array[survivor_id] || (
+                select coalesce(array_agg(t.id), '{}') from public.customers as t
+                where t.merged_into = survivor_id
+            ))
+        returning cc.id
+    )
+    select coalesce(array_agg(id order by id), '{}') into settled_conflicts from settled;
 
     insert into private.merge_log (
         survivor_id, merged_id, survivor_before, merged_before, moved_identifier_ids,
-        moved_order_ids, conflict_id, actor_role, actor_uid, source, reason
+        moved_order_ids, conflict_id, resolved_conflict_ids, actor_role, actor_uid, source,
+        reason
     ) values (
         survivor_id, merged_id, survivor_before, merged_before, moved_identifiers,
-        moved_orders, conflict_id, caller.role, caller.uid, source, reason
+        moved_orders, conflict_id, settled_conflicts, caller.role, caller.uid, source, reason
     )
     returning id into log_id;
 

@@ -64,35 +64,29 @@ begin
     where ci.status = 'active' and c.proven
         and (caller.trusted or ci.verified_at is not null);
 
-    -- An end user never lands in an account that belongs to another login: identifiers
-    -- held by such an account count as unproven for them.
+    -- An end user never lands in an account that belongs to another login, and the
+    -- verified owner wins: an identifier the caller has proven (auth.users confirms it
+    -- for them, so no other login can) is released by any other account that holds it,
+    -- either merely asserted (an email typed into the chatbot) or tied to another login
+    -- (a recycled phone number). That account keeps it as pending and loses it as
+    -- primary contact. The caller's answer is the same as if nobody had held it.
     if not caller.trusted then
         select coalesce(array_agg(c.id), '{}') into other_login_accounts
         from public.customers as c
         where c.id = any(matched) and c.auth_user_id is distinct from caller.uid
             and c.auth_user_id is not null;
-        if cardinality(other_login_accounts) > 0 then
-            select array_agg((c.type, c.value, c.display_value, c.proven and not exists (
-                select 1 from private.customer_identifiers as ci
-                where ci.type = c.type and ci.value = c.value and ci.status = 'active'
-                    and ci.customer_id = any(other_login_accounts)
-            ), c.verified)::private.identifier_claim)
-            into claims
-            from unnest(claims) as c;
-            select coalesce(array_agg(m), '{}') into matched
-            from unnest(matched) as m
-            where m <> all(other_login_accounts);
-        end if;
+        select coalesce(array_agg(m), '{}') into matched
+        from unnest(matched) as m
+        where m <> all(other_login_accounts);
 
-        -- The verified owner wins: an account that merely asserted an identifier the
-        -- caller has proven keeps it only as pending (and loses it as primary contact).
         for released in
             update private.customer_identifiers as ci
             set status = 'pending'
             from unnest(claims) as c
-            where c.proven and ci.type = c.type and ci.value = c.value
-                and ci.status = 'active' and ci.verified_at is null
+            where c.proven and c.type <> 'auth_user'
+                and ci.type = c.type and ci.value = c.value and ci.status = 'active'
                 and ci.customer_id <> all(matched)
+                and (ci.verified_at is null or ci.customer_id = any(other_login_accounts))
             returning ci.customer_id, ci.type, ci.value
         loop
             update public.customers as rc
@@ -262,7 +256,7 @@ begin
         if auth_user.id is null then
             perform private.raise_error(
                 'not_authenticated', 'The signed-in user no longer exists.',
-                'Sign in again.', '42501'
+                'Sign in again.', 'PT401'
             );
         end if;
     end if;
@@ -270,7 +264,8 @@ begin
     -- What the auth user (the caller, or the one a trusted caller names) has confirmed.
     email_confirmed := parsed.email is not null
         and auth_user.email_confirmed_at is not null
-        and lower(btrim(auth_user.email)) = parsed.email;
+        and lower(btrim(auth_user.email)) = parsed.email
+        and btrim(auth_user.email) !~ '[^[:ascii:]]';
     phone_confirmed := parsed.phone is not null
         and auth_user.phone_confirmed_at is not null
         and '+' || regexp_replace(auth_user.phone, '[^0-9]', '', 'g') = parsed.phone;

@@ -1,17 +1,14 @@
 -- The audit trail is append-only. No API role has write grants on it, and a trigger
--- refuses UPDATE, DELETE and TRUNCATE even for the table owner. The one exception is
--- GDPR erasure, which pseudonymises entries inside private.erase_customer: that function
--- sets the transaction-local flag customer_management.audit_erasure.
+-- refuses UPDATE, DELETE and TRUNCATE even for the table owner. GDPR erasure, when it
+-- comes, will pseudonymise entries through a dedicated function that this trigger lets
+-- through; until then there is no way around it short of dropping the trigger (DDL,
+-- which the migration history shows).
 
 create function private.refuse_audit_change() returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-    if current_setting('customer_management.audit_erasure', true) = 'on'
-        and tg_op = 'UPDATE' then
-        return new;
-    end if;
     raise exception using
         errcode = '42501',
         message = 'audit_log_append_only',
@@ -22,7 +19,7 @@ end;
 $$;
 
 comment on function private.refuse_audit_change() is
-'Trigger: refuses UPDATE, DELETE and TRUNCATE on audit tables (erasure may pseudonymise).';
+'Trigger: refuses UPDATE, DELETE and TRUNCATE on the audit tables, for every role.';
 
 create trigger merge_log_append_only
 before update or delete on private.merge_log

@@ -114,6 +114,8 @@ class Authenticator:
         except jwt.InvalidTokenError:
             raise errors.jwt_error("PGRST301", "JWT couldn't be decoded") from None
         algorithm = header.get("alg")
+        if not isinstance(algorithm, str):
+            raise errors.jwt_error("PGRST301", "JWT couldn't be decoded")
         key = await self._key_for(token, algorithm)
         audience = self._settings.jwt_audience
         try:
@@ -133,7 +135,8 @@ class Authenticator:
             raise errors.jwt_error("PGRST303", "JWT not in audience") from None
         except jwt.InvalidSignatureError:
             raise errors.jwt_error("PGRST301", "JWT cryptographic operation failed") from None
-        except jwt.InvalidTokenError:
+        except (jwt.InvalidTokenError, jwt.PyJWTError, TypeError, ValueError):
+            # TypeError/ValueError: a key of another type than the token's algorithm.
             raise errors.jwt_error("PGRST301", "JWT couldn't be decoded") from None
         return claims
 
@@ -145,7 +148,12 @@ class Authenticator:
             try:
                 if self._jwk_set is not None:
                     kid = jwt.get_unverified_header(token).get("kid")
-                    keys = [k for k in self._jwk_set.keys if kid is None or k.key_id == kid]
+                    keys = [
+                        k
+                        for k in self._jwk_set.keys
+                        if (kid is None or k.key_id == kid)
+                        and (k.algorithm_name in (algorithm, None) or _key_fits(k, algorithm))
+                    ]
                     if keys:
                         return keys[0].key
                 if self._jwks_client is not None:
@@ -173,3 +181,11 @@ def _unverified(token: str) -> dict[str, Any]:
     except jwt.InvalidTokenError:
         return {}
     return claims
+
+
+def _key_fits(key: Any, algorithm: str) -> bool:
+    """True when a JWK's key type can verify ``algorithm`` (RSA for RS/PS, EC for ES, OKP
+    for EdDSA), so a token never reaches PyJWT with a key of the wrong type."""
+    key_type = getattr(key, "key_type", None)
+    wanted = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}.get(algorithm[:2])
+    return wanted is not None and key_type == wanted

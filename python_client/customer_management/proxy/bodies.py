@@ -67,7 +67,7 @@ def parse_json(raw: bytes) -> JsonBody:
         return JsonBody("{}", {})
     try:
         value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise errors.invalid_json() from None
     return JsonBody(text, value)
 

@@ -13,7 +13,8 @@ Environment variables (``Settings.from_env``):
 ``CUSTOMER_MANAGEMENT_DB_URL``      database mode: libpq URL (``DATABASE_URL`` also read)
 ``CUSTOMER_MANAGEMENT_UPSTREAM_URL`` forward mode: the project URL (``https://x.supabase.co``)
 ``CUSTOMER_MANAGEMENT_UPSTREAM_KEY`` forward mode: the project's anon key (sent as apikey)
-``SUPABASE_JWT_SECRET``             HS256 secret (default: the Supabase CLI's local secret)
+``SUPABASE_JWT_SECRET``             HS256 secret (default, for a local database only: the
+                                    Supabase CLI's well-known local secret)
 ``SUPABASE_JWKS_URL``               JWKS URL for asymmetric keys (``.../auth/v1/.well-known/
                                     jwks.json``); ``SUPABASE_JWKS`` may hold the JSON itself
 ``CUSTOMER_MANAGEMENT_POOL_MAX``    most pooled connections (default 10)
@@ -28,6 +29,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import psycopg
 
 from customer_management.keys import DEFAULT_JWT_SECRET, SECRET_ENV_VARS
 
@@ -69,6 +73,13 @@ class Settings:
             raise ValueError("forward mode needs upstream_key (the project's anon key)")
         if self.verify_jwt and not (self.jwt_secret or self.jwks_url or self.jwks_json):
             raise ValueError("verify_jwt needs jwt_secret, jwks_url or jwks_json")
+        # The local secret is public: anyone could mint a service_role token with it.
+        target = self.db_url or self.upstream_url or ""
+        if self.jwt_secret == DEFAULT_JWT_SECRET and not is_loopback(target):
+            raise ValueError(
+                "the well-known local JWT secret is only accepted for a database on this "
+                "machine; set SUPABASE_JWT_SECRET (or a JWKS) to your project's"
+            )
 
     @property
     def forwarding(self) -> bool:
@@ -91,7 +102,9 @@ class Settings:
             else (env.get("CUSTOMER_MANAGEMENT_DB_URL") or env.get("DATABASE_URL") or None),
             "upstream_url": upstream_url,
             "upstream_key": env.get("CUSTOMER_MANAGEMENT_UPSTREAM_KEY") or None,
-            "jwt_secret": secret or (None if forward else DEFAULT_JWT_SECRET),
+            # The local default only when nothing else was configured (never beside a JWKS).
+            "jwt_secret": secret
+            or (None if forward or jwks_url or jwks_json else DEFAULT_JWT_SECRET),
             "jwks_url": jwks_url,
             "jwks_json": jwks_json,
             # Forwarding without key material: the upstream alone verifies tokens.
@@ -101,3 +114,16 @@ class Settings:
             values["pool_max_size"] = int(env["CUSTOMER_MANAGEMENT_POOL_MAX"])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def is_loopback(url: str) -> bool:
+    """True when a libpq or HTTP URL points at this machine (loopback or a unix socket)."""
+    if url.startswith(("http://", "https://")):
+        host = urlsplit(url).hostname or ""
+    else:
+        try:
+            host = str(psycopg.conninfo.conninfo_to_dict(url).get("host") or "")
+        except psycopg.ProgrammingError:
+            return False
+    hosts = [h.strip() for h in host.split(",")]
+    return all(h in ("", "localhost", "127.0.0.1", "::1") or h.startswith("/") for h in hosts)
