@@ -14,7 +14,8 @@ from typing import Any
 
 import psycopg
 
-from customer_management.rpc_session import call_customer_management, create_local_user
+from customer_management import keys, localauth
+from customer_management.rpc_session import call_customer_management
 from customer_management.testdb import throwaway_database
 
 Json = dict[str, Any]
@@ -46,6 +47,14 @@ class Narrator:
         return response
 
 
+def sign_up(
+    conn: psycopg.Connection[Any], email: str, phone: str | None = None
+) -> tuple[str, Json]:
+    """A local Supabase Auth user who confirmed what they signed up with; id and claims."""
+    user = localauth.ensure_user(conn, email, phone, confirmed=True)
+    return str(user.id), keys.user_claims(user.id, user.email, user.phone)
+
+
 def scenario_chatbot_then_web(story: Narrator) -> None:
     """Scenario 1: the chatbot creates the account, the web sign-up lands in it."""
     story.heading("Scenario 1: chatbot first, web app later")
@@ -61,9 +70,7 @@ def scenario_chatbot_then_web(story: Narrator) -> None:
         CHATBOT,
     )
     story.say("Alice signs up on the web and confirms her email and her phone (OTP).")
-    user_id, claims = create_local_user(
-        story.conn, "alice@gmail.com", "+15551234567", phone_confirmed=True
-    )
+    user_id, claims = sign_up(story.conn, "alice@gmail.com", "+15551234567")
     story.call(
         "web app",
         {
@@ -80,7 +87,7 @@ def scenario_chatbot_then_web(story: Narrator) -> None:
         "Mallory signs up too and types Alice's phone without confirming it: she gets her "
         "own account, nothing of Alice's, and a request to verify the phone."
     )
-    mallory_id, mallory_claims = create_local_user(story.conn, "mallory@evil.example.org")
+    mallory_id, mallory_claims = sign_up(story.conn, "mallory@evil.example.org")
     story.call(
         "web app",
         {"phone": "(555) 123-4567", "source": "webapp", "authUserId": mallory_id},
@@ -92,7 +99,7 @@ def scenario_chatbot_then_web(story: Narrator) -> None:
 def scenario_web_then_chatbot(story: Narrator) -> None:
     """Scenario 2: the web account gets the phone when the chatbot hears the email."""
     story.heading("Scenario 2: web app first, chatbot later")
-    user_id, claims = create_local_user(story.conn, "bob@gmail.com")
+    user_id, claims = sign_up(story.conn, "bob@gmail.com")
     story.say("Bob signs up on the web.")
     created = story.call(
         "web app",
@@ -122,7 +129,7 @@ def scenario_web_then_chatbot(story: Narrator) -> None:
 def scenario_conflict(story: Narrator) -> None:
     """Scenario 3: two accounts, one request naming both: flagged, then merged."""
     story.heading("Scenario 3: conflict detection and resolution")
-    user_id, claims = create_local_user(story.conn, "charlie@gmail.com")
+    user_id, claims = sign_up(story.conn, "charlie@gmail.com")
     story.say("Account A: Charlie signed up on the web.")
     story.call(
         "web app",
