@@ -26,7 +26,6 @@ comment on type private.identifier_claim is
 
 create type private.resolution_request as (
     phone text,
-    phone_display text,
     email text,
     email_display text,
     first_name text,

@@ -182,7 +182,6 @@ begin
         );
     end if;
     parsed.phone := private.normalize_phone(raw_phone);
-    parsed.phone_display := parsed.phone;
     if raw_phone is not null and parsed.phone is null then
         parsed.notices := parsed.notices || jsonb_build_array(jsonb_build_object(
             'code', 'placeholder_ignored', 'field', 'phone',

@@ -282,10 +282,10 @@ begin
         )::private.identifier_claim;
     end if;
     -- The chatbot's phone is the line it is talking to; a phone a backend merely passes
-    -- on (source webapp) is asserted, not verified.
+    -- on (source webapp) is asserted, not verified. A phone is displayed in E.164.
     if parsed.phone is not null then
         claims := claims || (
-            'phone', parsed.phone, parsed.phone_display,
+            'phone', parsed.phone, parsed.phone,
             caller.trusted or phone_confirmed,
             phone_confirmed or (caller.trusted and parsed.source = 'chatbot')
         )::private.identifier_claim;
