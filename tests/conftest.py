@@ -11,7 +11,6 @@ psycopg connection to it as the ``postgres`` superuser).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from psycopg import sql
 from customer_management.localdb import THROWAWAY_SETTINGS, initdb_args, root_safe_binaries
 from customer_management.localdb import url_for as _url_for
 from customer_management.migrations import apply_migrations, apply_shim
+from helpers import cloned_database
 
 TEMPLATE = "cm_template"
 
@@ -77,24 +77,10 @@ def template_db(pg_server: testing.postgresql.Postgresql, server_url: str) -> st
 
 
 @pytest.fixture
-def db_url(
-    pg_server: testing.postgresql.Postgresql, server_url: str, template_db: str
-) -> Iterator[str]:
+def db_url(server_url: str, template_db: str) -> Iterator[str]:
     """A fresh migrated database for one test; dropped (WITH FORCE) afterwards."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    try:
-        yield _url_for(pg_server.settings["port"], name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with cloned_database(server_url, template_db, "test") as url:
+        yield url
 
 
 @pytest.fixture

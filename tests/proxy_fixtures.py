@@ -10,17 +10,15 @@ leave no trace (errors roll back) and would otherwise pay for a database each.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
 
-from customer_management.localdb import url_for
 from customer_management.proxy import Settings
+from helpers import cloned_database
 from proxy_support import ANON_KEY, Proxy, as_authenticator, start_proxy
 
 
@@ -47,22 +45,10 @@ def forward_proxy(proxy: Proxy) -> Iterator[Proxy]:
 
 
 @pytest.fixture(scope="module")
-def shared_db_url(pg_server: Any, server_url: str, template_db: str) -> Iterator[str]:
+def shared_db_url(server_url: str, template_db: str) -> Iterator[str]:
     """A fresh migrated database for a whole test module (dropped afterwards)."""
-    name = f"shared_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    try:
-        yield url_for(pg_server.settings["port"], name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with cloned_database(server_url, template_db, "shared") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

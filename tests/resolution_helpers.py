@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from customer_management.localdb import url_for
+from helpers import cloned_database
 
 Conn = psycopg.Connection[Any]
 Json = Any
@@ -144,19 +144,8 @@ def fresh_database(server_url: str, template_db: str) -> Iterator[Conn]:
 
     For comparing what a caller sees in two worlds that differ only in one fact.
     """
-    name = f"test_extra_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(template_db)
-            )
-        )
-    port = psycopg.conninfo.conninfo_to_dict(server_url).get("port")
-    try:
-        with psycopg.connect(url_for(int(str(port)), name), autocommit=True) as connection:
-            yield connection
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
+    with (
+        cloned_database(server_url, template_db, "test_extra") as url,
+        psycopg.connect(url, autocommit=True) as connection,
+    ):
+        yield connection

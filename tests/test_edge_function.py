@@ -28,12 +28,12 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from psycopg import sql
 
 from customer_management import keys
-from customer_management.localdb import url_for
 from customer_management.proxy import Settings, create_app, middleware, settings, statuses
 from customer_management.proxy.server import BackgroundServer
+from helpers import cloned_database
+from proxy_support import as_authenticator
 
 REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = REPO / "supabase" / "functions"
@@ -149,32 +149,6 @@ def start_deno(supabase_url: str, log_path: Path, timeout: float = 60.0) -> Deno
         f"is missing):\n{server.log()}",
         pytrace=False,
     )
-
-
-def create_database(server_url: str, template: str) -> str:
-    """A fresh migrated database cloned from the session template; returns its name."""
-    name = f"edge_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
-    return name
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
-
-
-def as_authenticator(db_url: str) -> str:
-    """The same database as ``authenticator``, the login PostgREST uses."""
-    params = psycopg.conninfo.conninfo_to_dict(db_url)
-    params["user"] = "authenticator"
-    return psycopg.conninfo.make_conninfo(**params)  # type: ignore[arg-type]
 
 
 # --- comparing answers ----------------------------------------------------------------
@@ -334,35 +308,34 @@ def _without_retry_seconds(body: dict[str, Any]) -> dict[str, Any]:
 def pair(
     server_url: str,
     template_db: str,
-    pg_server: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Pair]:
     """Two identical databases, a proxy on each, the Edge Function in front of proxy B."""
     deno_binary()  # fail before building anything when Deno is missing
-    port = pg_server.settings["port"]
-    names = [create_database(server_url, template_db) for _ in range(2)]
     servers: list[BackgroundServer] = []
     deno: DenoServer | None = None
-    try:
-        for name in names:
-            settings = Settings(db_url=as_authenticator(url_for(port, name)), pool_max_size=4)
-            server = BackgroundServer(create_app(settings))
-            server.start()
-            servers.append(server)
-        deno = start_deno(servers[1].url, tmp_path_factory.mktemp("deno") / "serve.log")
-        with (
-            psycopg.connect(url_for(port, names[0]), autocommit=True) as conn_a,
-            psycopg.connect(url_for(port, names[1]), autocommit=True) as conn_b,
-            httpx.Client(timeout=60) as http,
-        ):
-            yield Pair(http, servers[0].url, deno.url, (conn_a, conn_b))
-    finally:
-        if deno is not None:
-            deno.stop()
-        for server in servers:
-            server.stop()
-        for name in names:
-            drop_database(server_url, name)
+    with (
+        cloned_database(server_url, template_db, "edge") as url_a,
+        cloned_database(server_url, template_db, "edge") as url_b,
+    ):
+        try:
+            for url in (url_a, url_b):
+                settings = Settings(db_url=as_authenticator(url), pool_max_size=4)
+                server = BackgroundServer(create_app(settings))
+                server.start()
+                servers.append(server)
+            deno = start_deno(servers[1].url, tmp_path_factory.mktemp("deno") / "serve.log")
+            with (
+                psycopg.connect(url_a, autocommit=True) as conn_a,
+                psycopg.connect(url_b, autocommit=True) as conn_b,
+                httpx.Client(timeout=60) as http,
+            ):
+                yield Pair(http, servers[0].url, deno.url, (conn_a, conn_b))
+        finally:
+            if deno is not None:
+                deno.stop()
+            for server in servers:
+                server.stop()
 
 
 @pytest.fixture(autouse=True)
