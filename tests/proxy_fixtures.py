@@ -13,35 +13,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
 from customer_management.proxy import Settings
 from helpers import cloned_database
-from proxy_support import ANON_KEY, Proxy, as_authenticator, start_proxy
+from proxy_support import ANON_KEY, Proxy, as_authenticator, serving
 
 
 @pytest.fixture
 def proxy(db_url: str) -> Iterator[Proxy]:
     """The proxy in database mode on the test's database."""
-    server = start_proxy(Settings(db_url=as_authenticator(db_url), pool_max_size=4))
-    try:
-        with httpx.Client(timeout=30) as http:
-            yield Proxy(server.url, http)
-    finally:
-        server.stop()
+    with serving(Settings(db_url=as_authenticator(db_url), pool_max_size=4)) as proxy:
+        yield proxy
 
 
 @pytest.fixture
 def forward_proxy(proxy: Proxy) -> Iterator[Proxy]:
     """A proxy in forward mode whose upstream 'Supabase project' is ``proxy``."""
-    server = start_proxy(Settings(upstream_url=proxy.url, upstream_key=ANON_KEY))
-    try:
-        with httpx.Client(timeout=30) as http:
-            yield Proxy(server.url, http)
-    finally:
-        server.stop()
+    with serving(Settings(upstream_url=proxy.url, upstream_key=ANON_KEY)) as forwarding:
+        yield forwarding
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +45,8 @@ def shared_db_url(server_url: str, template_db: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def shared_proxy(shared_db_url: str) -> Iterator[Proxy]:
     """The proxy in database mode on the module's shared database."""
-    server = start_proxy(Settings(db_url=as_authenticator(shared_db_url), pool_max_size=4))
-    try:
-        with httpx.Client(timeout=30) as http:
-            yield Proxy(server.url, http)
-    finally:
-        server.stop()
+    with serving(Settings(db_url=as_authenticator(shared_db_url), pool_max_size=4)) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ test modules import by name, so the plugin is not imported twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +74,17 @@ def start_proxy(settings: Settings) -> BackgroundServer:
     server = BackgroundServer(create_app(settings))
     server.start()
     return server
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[Proxy]:
+    """A proxy for ``settings`` with an HTTP client for it; stopped afterwards."""
+    server = start_proxy(settings)
+    try:
+        with httpx.Client(timeout=30) as http:
+            yield Proxy(server.url, http)
+    finally:
+        server.stop()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ import psycopg
 import pytest
 
 from customer_management.proxy import Settings
-from proxy_support import ANON_KEY, SERVICE_KEY, Proxy, as_authenticator, start_proxy
+from proxy_support import (
+    ANON_KEY,
+    SERVICE_KEY,
+    Proxy,
+    as_authenticator,
+    serving,
+    start_proxy,
+)
 
 pytest_plugins = ["proxy_fixtures"]
 
@@ -221,14 +228,8 @@ def named_params_proxy(db_url: str, conn: psycopg.Connection[Any]) -> Iterator[P
         create function public.nothing() returns void language sql as $$ select $$;
         """
     )
-    import httpx
-
-    server = start_proxy(Settings(db_url=as_authenticator(db_url)))
-    try:
-        with httpx.Client(timeout=30) as http:
-            yield Proxy(server.url, http)
-    finally:
-        server.stop()
+    with serving(Settings(db_url=as_authenticator(db_url))) as proxy:
+        yield proxy
 
 
 def test_named_parameters_map_by_name(named_params_proxy: Proxy) -> None:
