@@ -176,6 +176,53 @@ $$;
 comment on function private.refresh_customer(uuid, private.resolution_request) is
 'Fills empty fields, unions allergies and sources; locks and writes only if something changed.';
 
+-- Takes an identifier away from its account: the row stays as pending (it no longer
+-- matches anyone), the account stops showing it as primary contact or login, and the
+-- audit log says why. Used when its verified owner claims it and when a login is deleted.
+create function private.release_identifier(
+    identifier_id bigint,
+    caller private.api_caller,
+    source text,
+    reason text
+) returns void
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    released private.customer_identifiers;
+begin
+    update private.customer_identifiers
+    set status = 'pending'
+    where id = identifier_id and status = 'active'
+    returning * into released;
+    if released.id is null then
+        return;
+    end if;
+
+    update public.customers as c
+    set phone = case when released.type = 'phone' and c.phone = released.value
+            then null else c.phone end,
+        email = case when released.type = 'email' and lower(c.email) = released.value
+            then null else c.email end,
+        auth_user_id = case
+            when released.type = 'auth_user' and c.auth_user_id::text = released.value
+                then null
+            else c.auth_user_id
+        end,
+        updated_at = now()
+    where c.id = released.customer_id;
+
+    perform private.write_audit(
+        'update', released.customer_id, null, caller, source,
+        jsonb_build_object('released_identifier_type', released.type, 'reason', reason)
+    );
+end;
+$$;
+
+comment on function private.release_identifier(bigint, private.api_caller, text, text) is
+'Demotes an identifier to pending, clears it as primary contact or login, audits why.';
+
 -- Creates an account for a request that matched nobody.
 create function private.create_customer(
     request private.resolution_request,

@@ -47,7 +47,7 @@ declare
     is_new boolean := false;
     sources_before jsonb;
     claim private.identifier_claim;
-    released record;
+    released_id bigint;
     outcome text;
     changed text [];
     verification_required jsonb := '[]'::jsonb;
@@ -79,28 +79,16 @@ begin
         from unnest(matched) as m
         where m <> all(other_login_accounts);
 
-        for released in
-            update private.customer_identifiers as ci
-            set status = 'pending'
-            from unnest(claims) as c
-            where c.proven and c.type <> 'auth_user'
-                and ci.type = c.type and ci.value = c.value and ci.status = 'active'
+        for released_id in
+            select ci.id
+            from private.customer_identifiers as ci
+            inner join unnest(claims) as c on c.type = ci.type and c.value = ci.value
+            where c.proven and c.type <> 'auth_user' and ci.status = 'active'
                 and ci.customer_id <> all(matched)
                 and (ci.verified_at is null or ci.customer_id = any(other_login_accounts))
-            returning ci.customer_id, ci.type, ci.value
         loop
-            update public.customers as rc
-            set phone = case when released.type = 'phone' and rc.phone = released.value
-                    then null else rc.phone end,
-                email = case when released.type = 'email' and lower(rc.email) = released.value
-                    then null else rc.email end,
-                updated_at = now()
-            where rc.id = released.customer_id;
-            perform private.write_audit(
-                'update', released.customer_id, null, caller, request.source,
-                jsonb_build_object(
-                    'released_identifier_type', released.type, 'reason', 'verified_owner'
-                )
+            perform private.release_identifier(
+                released_id, caller, request.source, 'verified_owner'
             );
         end loop;
     end if;

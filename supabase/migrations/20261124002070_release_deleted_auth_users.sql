@@ -8,20 +8,15 @@ security definer
 set search_path = ''
 as $$
 declare
-    released record;
+    released_id bigint;
 begin
-    for released in
-        update private.customer_identifiers as ci
-        set status = 'pending'
+    for released_id in
+        select ci.id from private.customer_identifiers as ci
         where ci.type = 'auth_user' and ci.value = old.id::text and ci.status = 'active'
-        returning ci.customer_id
     loop
-        insert into private.audit_log (
-            action, customer_id, actor_role, actor_uid, source, details
-        ) values (
-            'update', released.customer_id, session_user, null, null,
-            jsonb_build_object('released_identifier_type', 'auth_user',
-                'reason', 'auth_user_deleted')
+        perform private.release_identifier(
+            released_id, (session_user, null, true)::private.api_caller, null,
+            'auth_user_deleted'
         );
     end loop;
     return old;
