@@ -13,7 +13,7 @@ values (
 on conflict (id) do nothing;
 
 -- The phone is the line John called the chatbot from, so it counts as verified.
-insert into private.customer_identifiers (
+insert into customer_management.customer_identifiers (
     customer_id, type, value, display_value, source, verified_at
 )
 values

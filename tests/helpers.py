@@ -120,7 +120,7 @@ def table_snapshot(conn: Conn) -> dict[str, list[str]]:
     """
     rows = conn.execute(
         "select schemaname::text, tablename::text from pg_tables "
-        "where schemaname = 'private' order by 1, 2"
+        "where schemaname = 'customer_management' order by 1, 2"
     ).fetchall()
     tables = [*SNAPSHOT_TABLES, *((schema, name) for schema, name in rows)]
     snapshot: dict[str, list[str]] = {}

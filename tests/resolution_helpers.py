@@ -43,7 +43,7 @@ def customer(conn: Conn, customer_id: str | uuid.UUID) -> dict[str, Any]:
 def identifiers(conn: Conn, customer_id: str | uuid.UUID) -> list[dict[str, Any]]:
     """All identifier rows of one customer, by id, as JSON."""
     rows = conn.execute(
-        "select to_jsonb(ci) from private.customer_identifiers as ci "
+        "select to_jsonb(ci) from customer_management.customer_identifiers as ci "
         "where ci.customer_id = %s order by ci.id",
         (customer_id,),
     ).fetchall()
@@ -53,7 +53,7 @@ def identifiers(conn: Conn, customer_id: str | uuid.UUID) -> list[dict[str, Any]
 def identifier_set(conn: Conn, customer_id: str | uuid.UUID) -> set[tuple[str, str, str]]:
     """The (type, value, status) triples a customer holds."""
     rows = conn.execute(
-        "select type, value, status from private.customer_identifiers where customer_id = %s",
+        "select type, value, status from customer_management.customer_identifiers where customer_id = %s",
         (customer_id,),
     ).fetchall()
     return {(row[0], row[1], row[2]) for row in rows}
@@ -62,7 +62,7 @@ def identifier_set(conn: Conn, customer_id: str | uuid.UUID) -> set[tuple[str, s
 def owner_of(conn: Conn, id_type: str, value: str) -> str | None:
     """The customer id holding an active identifier, or None."""
     row = conn.execute(
-        "select customer_id::text from private.customer_identifiers "
+        "select customer_id::text from customer_management.customer_identifiers "
         "where type = %s and value = %s and status = 'active'",
         (id_type, value),
     ).fetchone()
@@ -77,7 +77,7 @@ def count_customers(conn: Conn, live_only: bool = True) -> int:
 
 def stored_values(conn: Conn) -> set[str]:
     """Every identifier value and display value stored, any status."""
-    rows = conn.execute("select value, display_value from private.customer_identifiers").fetchall()
+    rows = conn.execute("select value, display_value from customer_management.customer_identifiers").fetchall()
     return {v for row in rows for v in row}
 
 
@@ -109,12 +109,12 @@ def insert_order(
 
 
 def set_settings(conn: Conn, **values: Any) -> None:
-    """Update columns of the single ``private.settings`` row."""
+    """Update columns of the single ``customer_management.settings`` row."""
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(sql.Identifier(name), sql.Literal(value))
         for name, value in values.items()
     )
-    conn.execute(sql.SQL("update private.settings set {}").format(assignments))
+    conn.execute(sql.SQL("update customer_management.settings set {}").format(assignments))
 
 
 def notice_codes(response: dict[str, Any]) -> list[str]:

@@ -117,7 +117,7 @@ def customer_state(conn: Conn, customer_id: Any) -> dict[str, list[str]]:
         ),
         "identifiers": rows_of(
             conn,
-            "select ci::text from private.customer_identifiers as ci where customer_id = %s",
+            "select ci::text from customer_management.customer_identifiers as ci where customer_id = %s",
             [customer_id],
         ),
         "orders": rows_of(

@@ -107,8 +107,8 @@ def test_probing_fifty_phones_is_limited_and_reveals_nothing(conn: Conn) -> None
             assert leaked(rest, phone_digits(phone)) == []
     assert {phone: customer_state(conn, c["id"]) for phone, c in victims.items()} == before
     merges = conn.execute(
-        "select (select count(*) from private.merge_log),"
-        " (select count(*) from private.customer_conflicts)"
+        "select (select count(*) from customer_management.merge_log),"
+        " (select count(*) from customer_management.customer_conflicts)"
     ).fetchone()
     assert merges == (0, 0)
 

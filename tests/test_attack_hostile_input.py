@@ -63,7 +63,7 @@ def phones() -> Iterator[str]:
 
 def tables_intact(conn: Conn) -> None:
     """Every table the kit created still exists."""
-    for table in ("public.customers", "public.orders", "private.customer_identifiers"):
+    for table in ("public.customers", "public.orders", "customer_management.customer_identifiers"):
         row = conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()
         assert row == (True,), table
 
@@ -156,7 +156,7 @@ def test_email_with_quotes_is_stored_literally(conn: Conn) -> None:
         response = call_rpc(conn, {"email": email, "source": "chatbot"})
         assert response["customer"]["email"] == email
         stored = conn.execute(
-            "select value from private.customer_identifiers where type = 'email' and value = %s",
+            "select value from customer_management.customer_identifiers where type = 'email' and value = %s",
             (email,),
         ).fetchone()
         assert stored == (email,)

@@ -91,8 +91,8 @@ def web_victim(conn: Conn) -> Victim:
 def global_state(conn: Conn) -> dict[str, Any]:
     """What an attack must never create: merges, conflicts, merge/link audit events."""
     row = conn.execute(
-        "select (select count(*) from private.merge_log),"
-        " (select count(*) from private.customer_conflicts),"
+        "select (select count(*) from customer_management.merge_log),"
+        " (select count(*) from customer_management.customer_conflicts),"
         " (select count(*) from public.customers where merged_into is not null)"
     ).fetchone()
     return {"merges": row}
@@ -144,7 +144,7 @@ def assert_untouched_and_unleaked(
     # The attacker's own account holds the values sent only as pending, never active.
     keys = [value.strip().lower() for value in sent]
     statuses = conn.execute(
-        "select value, status from private.customer_identifiers "
+        "select value, status from customer_management.customer_identifiers "
         "where customer_id = %s and value = any(%s) order by 1",
         (own_id, keys),
     ).fetchall()
@@ -291,13 +291,13 @@ def test_confirmed_email_held_by_another_login_does_not_join_its_account(conn: C
     after = customer_state(conn, victim.customer_id)
     assert after["orders"] == victim_before["orders"]
     statuses = conn.execute(
-        "select type, status from private.customer_identifiers "
+        "select type, status from customer_management.customer_identifiers "
         "where customer_id = %s order by type",
         (victim.customer_id,),
     ).fetchall()
     assert ("email", "pending") in statuses and ("auth_user", "active") in statuses
     owner = conn.execute(
-        "select customer_id from private.customer_identifiers "
+        "select customer_id from customer_management.customer_identifiers "
         "where type = 'email' and value = %s and status = 'active'",
         (VICTIM_EMAIL.lower(),),
     ).fetchone()

@@ -1,4 +1,4 @@
-"""The audit trail (private.audit_log, private.merge_log) is append-only for every role.
+"""The audit trail (customer_management.audit_log, customer_management.merge_log) is append-only for every role.
 
 The API roles have no privilege on it at all; the table owner (here the ``postgres``
 superuser, who owns every migrated table) is stopped by a trigger with
@@ -16,7 +16,7 @@ import pytest
 from helpers import call_rpc, create_auth_user, table_snapshot
 from security_helpers import Conn, sql_error
 
-AUDIT_TABLES = ("private.audit_log", "private.merge_log")
+AUDIT_TABLES = ("customer_management.audit_log", "customer_management.merge_log")
 STATEMENTS = {
     "update": "update {table} set created_at = created_at",
     "delete": "delete from {table}",
@@ -26,7 +26,7 @@ STATEMENTS = {
 
 def timestamp_column(table: str) -> str:
     """The audit table's own timestamp column (a harmless column to 'update')."""
-    return "occurred_at" if table == "private.audit_log" else "created_at"
+    return "occurred_at" if table == "customer_management.audit_log" else "created_at"
 
 
 def statement_for(kind: str, table: str) -> str:
@@ -50,7 +50,7 @@ def audited(conn: Conn) -> dict[str, Any]:
     )
     assert any(n["code"] == "accounts_merged" for n in merged.get("notices", []))
     counts = conn.execute(
-        "select (select count(*) from private.audit_log), (select count(*) from private.merge_log)"
+        "select (select count(*) from customer_management.audit_log), (select count(*) from customer_management.merge_log)"
     ).fetchone()
     assert counts is not None and counts[0] >= 3 and counts[1] == 1
     _, claims = create_auth_user(conn, email="dana@example.com", phone="+15554440001")
@@ -137,8 +137,8 @@ def test_rpc_calls_only_append(conn: Conn, audited: dict[str, Any]) -> None:
     for table in AUDIT_TABLES:
         after = [row[0] for row in conn.execute(f"select t::text from {table} as t order by id")]
         assert after[: len(before[table])] == before[table]
-    grown = conn.execute("select count(*) from private.audit_log").fetchone()
-    assert grown is not None and grown[0] > len(before["private.audit_log"])
+    grown = conn.execute("select count(*) from customer_management.audit_log").fetchone()
+    assert grown is not None and grown[0] > len(before["customer_management.audit_log"])
 
 
 def test_audit_events_name_fields_not_values(conn: Conn, audited: dict[str, Any]) -> None:
@@ -157,10 +157,10 @@ def test_audit_events_name_fields_not_values(conn: Conn, audited: dict[str, Any]
         audited,
     )
     text = conn.execute(
-        "select coalesce(string_agg(a::text, ' '), '') from private.audit_log as a"
+        "select coalesce(string_agg(a::text, ' '), '') from customer_management.audit_log as a"
     ).fetchone()
     assert text is not None
     for value in ("5554440001", "dana@example.com", "Dana", "Quill", "kiwi"):
         assert value.lower() not in str(text[0]).lower(), value
-    actions = {row[0] for row in conn.execute("select action from private.audit_log")}
+    actions = {row[0] for row in conn.execute("select action from customer_management.audit_log")}
     assert {"create", "merge", "link", "update"} <= actions

@@ -28,13 +28,13 @@ def test_deleting_a_linked_auth_user_unlinks_the_customer(conn: Conn) -> None:
     ).fetchone()
     assert row == (None, None)
     statuses = conn.execute(
-        "select type, status from private.customer_identifiers where customer_id = %s "
+        "select type, status from customer_management.customer_identifiers where customer_id = %s "
         "order by type",
         (customer_id,),
     ).fetchall()
     assert statuses == [("auth_user", "pending"), ("email", "active")]
     audit = conn.execute(
-        "select action, details ->> 'reason' from private.audit_log "
+        "select action, details ->> 'reason' from customer_management.audit_log "
         "where customer_id = %s order by id desc limit 1",
         (customer_id,),
     ).fetchone()

@@ -34,7 +34,7 @@ def populated(server_url: str, template_db: str) -> Iterator[tuple[Conn, dict[st
             role="authenticated",
             claims=claims,
         )
-        connection.execute("truncate private.rate_limit_counters")
+        connection.execute("truncate customer_management.rate_limit_counters")
         yield connection, table_snapshot(connection)
 
 

@@ -213,7 +213,7 @@ def test_anon_cannot_execute_the_rpc(conn: Conn) -> None:
     assert table_snapshot(conn) == before
     privileges = conn.execute(
         "select has_function_privilege('anon', 'public.customer_management(jsonb)', 'execute'), "
-        "has_function_privilege('anon', 'private.resolve_customer(jsonb)', 'execute'), "
+        "has_function_privilege('anon', 'customer_management.resolve_customer(jsonb)', 'execute'), "
         "has_function_privilege('authenticated', 'public.customer_management(jsonb)', "
         "'execute')"
     ).fetchone()
@@ -291,7 +291,7 @@ def test_service_role_rate_limit_is_20_per_identifier(conn: Conn) -> None:
 
 
 def test_rate_limits_follow_settings(conn: Conn) -> None:
-    """rate_limit_per_user_per_minute is read from private.settings."""
+    """rate_limit_per_user_per_minute is read from customer_management.settings."""
     set_settings(conn, rate_limit_per_user_per_minute=2)
     _, claims = create_auth_user(conn, email=ATTACKER_EMAIL)
     body = {"email": ATTACKER_EMAIL, "source": "webapp"}

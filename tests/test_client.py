@@ -215,7 +215,7 @@ def test_forbidden(proxy: Proxy, conn: Conn) -> None:
 
 def test_rate_limited(proxy: Proxy, conn: Conn) -> None:
     """PT429 -> RateLimited with retry_after in seconds."""
-    conn.execute("update private.settings set rate_limit_per_identifier_per_minute = 1")
+    conn.execute("update customer_management.settings set rate_limit_per_identifier_per_minute = 1")
     client = Client(proxy.url, SERVICE_KEY)
     client.resolve(phone="+15551234567", source="chatbot")
     with pytest.raises(RateLimited) as raised:

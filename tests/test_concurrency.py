@@ -147,7 +147,7 @@ def test_concurrent_calls_keep_one_account_per_person(conn: Conn, db_url: str) -
     assert count_customers(conn, live_only=False) == PERSONS
     shared = conn.execute(
         "select ci.type, ci.value, count(distinct ci.customer_id) "
-        "from private.customer_identifiers as ci "
+        "from customer_management.customer_identifiers as ci "
         "inner join public.customers as c on c.id = ci.customer_id "
         "where ci.status = 'active' and c.merged_into is null "
         "group by ci.type, ci.value having count(distinct ci.customer_id) <> 1"
@@ -155,7 +155,7 @@ def test_concurrent_calls_keep_one_account_per_person(conn: Conn, db_url: str) -
     assert shared == []
     # Each person: phone and email active, on the account every response named.
     rows = conn.execute(
-        "select type, value, customer_id::text from private.customer_identifiers "
+        "select type, value, customer_id::text from customer_management.customer_identifiers "
         "where status = 'active'"
     ).fetchall()
     owner = {(row[0], row[1]): row[2] for row in rows}
@@ -165,6 +165,6 @@ def test_concurrent_calls_keep_one_account_per_person(conn: Conn, db_url: str) -
         assert owner[("phone", _phone(person))] == expected
         assert owner[("email", f"person{person}@mail.com")] == expected
         assert owner[("auth_user", str(users[person][0]))] == expected
-    assert one(conn, "select count(*) from private.customer_conflicts") == 0
-    assert one(conn, "select count(*) from private.merge_log") == 0
+    assert one(conn, "select count(*) from customer_management.customer_conflicts") == 0
+    assert one(conn, "select count(*) from customer_management.merge_log") == 0
     assert elapsed < 90, f"2,000 calls took {elapsed:.1f} s"

@@ -85,7 +85,7 @@ def test_overlapping_merges_leave_one_live_account_per_group(conn: Conn, db_url:
         ids = _group(n)
         owners = conn.execute(
             "select distinct ci.customer_id, c.merged_into is null, c.first_name, c.allergies "
-            "from private.customer_identifiers as ci "
+            "from customer_management.customer_identifiers as ci "
             "join public.customers as c on c.id = ci.customer_id "
             "where ci.status = 'active' and ci.value = any(%s)",
             ([ids["P"], ids["Q"], ids["E"], ids["F"]],),
@@ -97,12 +97,12 @@ def test_overlapping_merges_leave_one_live_account_per_group(conn: Conn, db_url:
         assert allergies == [f"allergy{n}"]
 
     on_tombstones = conn.execute(
-        "select count(*) from private.customer_identifiers as ci "
+        "select count(*) from customer_management.customer_identifiers as ci "
         "join public.customers as c on c.id = ci.customer_id "
         "where ci.status = 'active' and c.merged_into is not null"
     ).fetchone()
     assert on_tombstones == (0,)
     live = conn.execute("select count(*) from public.customers where merged_into is null")
     assert live.fetchone() == (GROUPS,)
-    merges = conn.execute("select count(*) from private.merge_log").fetchone()
+    merges = conn.execute("select count(*) from customer_management.merge_log").fetchone()
     assert merges == (2 * GROUPS,)

@@ -57,7 +57,7 @@ def test_no_match_creates_an_account(conn: Conn) -> None:
     }
     assert identifier_set(conn, customer_id) == {("phone", PHONE, "active")}
     assert conn.execute(
-        "select action, actor_role, source from private.audit_log where customer_id = %s",
+        "select action, actor_role, source from customer_management.audit_log where customer_id = %s",
         (customer_id,),
     ).fetchall() == [("create", "service_role", "chatbot")]
 
@@ -147,8 +147,8 @@ def test_returning_lookup_writes_nothing_but_the_rate_counter(conn: Conn) -> Non
     response = call_rpc(conn, {"phone": PHONE, "firstName": "Dana", "source": "chatbot"})
     assert response["customer"]["isNewAccount"] is False
     after = table_snapshot(conn)
-    before.pop("private.rate_limit_counters", None)
-    after.pop("private.rate_limit_counters", None)
+    before.pop("customer_management.rate_limit_counters", None)
+    after.pop("customer_management.rate_limit_counters", None)
     assert after == before
 
 
@@ -170,10 +170,10 @@ def test_several_matches_flag_a_conflict_and_change_nothing(conn: Conn) -> None:
     ]
     after = table_snapshot(conn)
     assert after["public.customers"] == before["public.customers"]
-    assert after["private.customer_identifiers"] == before["private.customer_identifiers"]
+    assert after["customer_management.customer_identifiers"] == before["customer_management.customer_identifiers"]
     assert count_customers(conn) == 2
     assert conn.execute(
-        "select customer_ids::text[], identifier_types, status from private.customer_conflicts"
+        "select customer_ids::text[], identifier_types, status from customer_management.customer_conflicts"
     ).fetchall() == [(sorted([by_phone, by_email]), ["email", "phone"], "open")]
 
 
@@ -196,7 +196,7 @@ def test_three_accounts_conflict_lists_all_of_them(conn: Conn) -> None:
     assert [a["id"] for a in response["conflicts"]["accounts"]] == [by_phone, by_email, by_auth]
     assert one(
         conn,
-        "select customer_ids::text[] from private.customer_conflicts where id = %s",
+        "select customer_ids::text[] from customer_management.customer_conflicts where id = %s",
         (response["conflictId"],),
     ) == sorted([by_phone, by_email, by_auth])
 

@@ -1,7 +1,7 @@
 """Direct edits of one's own row (supabase.from('customers').update(...)) follow the RPC's rules.
 
 End users may change names, allergies and preferences of their own account; the trigger
-``private.guard_end_user_update`` refuses what the RPC would refuse and keeps the
+``customer_management.guard_end_user_update`` refuses what the RPC would refuse and keeps the
 channel-tracking keys of ``preferences`` as the kit recorded them.
 """
 

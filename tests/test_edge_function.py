@@ -540,7 +540,7 @@ def test_another_users_auth_id_is_403(pair: Pair) -> None:
 
 def test_rate_limited_caller_is_429_with_retry_after(pair: Pair) -> None:
     """Over the per-user limit: 429, rate_limited, Retry-After from the hint."""
-    pair.execute("update private.settings set rate_limit_per_user_per_minute = 2")
+    pair.execute("update customer_management.settings set rate_limit_per_user_per_minute = 2")
     try:
         frank = pair.user(email="frank@gmail.com")
         body = {"email": "frank@gmail.com", "source": "webapp", "authUserId": frank.id}
@@ -551,7 +551,7 @@ def test_rate_limited_caller_is_429_with_retry_after(pair: Pair) -> None:
         assert limited.body["message"] == "rate_limited"
         assert limited.headers["retry-after"].isdigit()
     finally:
-        pair.execute("update private.settings set rate_limit_per_user_per_minute = 20")
+        pair.execute("update customer_management.settings set rate_limit_per_user_per_minute = 20")
 
 
 # --- one table for both layers ----------------------------------------------------------

@@ -41,7 +41,7 @@ def test_table_snapshot_sees_changes(conn: psycopg.Connection[Any]) -> None:
     """A snapshot covers customers, orders and the private tables, and notices writes."""
     before = table_snapshot(conn)
     assert "public.customers" in before
-    assert any(name.startswith("private.") for name in before)
+    assert any(name.startswith("customer_management.") for name in before)
     with conn.transaction():
         conn.execute("insert into public.customers (first_name) values ('Snap')")
         assert table_snapshot(conn) != before

@@ -77,7 +77,7 @@ def _chatbot_then_web(conn: Conn) -> Pair:
 
 
 def _merge_log(conn: Conn) -> list[tuple[Any, ...]]:
-    return conn.execute(f"select {MERGE_LOG_COLUMNS} from private.merge_log order by id").fetchall()
+    return conn.execute(f"select {MERGE_LOG_COLUMNS} from customer_management.merge_log order by id").fetchall()
 
 
 def _orders_by_customer(conn: Conn) -> dict[str, str]:
@@ -152,11 +152,11 @@ def test_merge_moves_everything_to_the_auth_linked_account(conn: Conn) -> None:
         )
     ]
     assert conn.execute(
-        "select status, resolution, resolved_at is not null from private.customer_conflicts"
+        "select status, resolution, resolved_at is not null from customer_management.customer_conflicts"
     ).fetchall() == [("resolved", "merged", True)]
     assert conn.execute(
         "select customer_id::text, related_customer_id::text, actor_role, source "
-        "from private.audit_log where action = 'merge'"
+        "from customer_management.audit_log where action = 'merge'"
     ).fetchall() == [(pair.web_id, pair.chatbot_id, "service_role", "chatbot")]
 
 
@@ -241,7 +241,7 @@ def _undo_from_log(conn: Conn) -> None:
     identifier sets and the moved orders."""
     log = conn.execute(
         "select survivor_id, merged_id, survivor_before, merged_before, moved_order_ids "
-        "from private.merge_log order by id desc"
+        "from customer_management.merge_log order by id desc"
     ).fetchall()
     assert log
     with conn.transaction():
@@ -249,7 +249,7 @@ def _undo_from_log(conn: Conn) -> None:
         conn.execute("set local session_replication_role = replica")
         for survivor_id, merged_id, survivor_before, merged_before, moved_orders in log:
             conn.execute(
-                "delete from private.customer_identifiers where customer_id = any(%s)",
+                "delete from customer_management.customer_identifiers where customer_id = any(%s)",
                 ([survivor_id, merged_id],),
             )
             for image in (survivor_before, merged_before):
@@ -263,9 +263,9 @@ def _undo_from_log(conn: Conn) -> None:
                     (json.dumps(image["customer"]),),
                 )
                 conn.execute(
-                    "insert into private.customer_identifiers overriding system value "
+                    "insert into customer_management.customer_identifiers overriding system value "
                     "select * from jsonb_populate_recordset("
-                    "null::private.customer_identifiers, %s)",
+                    "null::customer_management.customer_identifiers, %s)",
                     (json.dumps(image["identifiers"]),),
                 )
             conn.execute(
@@ -349,10 +349,10 @@ def test_accounts_of_two_auth_users_are_never_merged(conn: Conn) -> None:
     assert response["error"] == "Account conflict"
     assert notice_codes(response) == ["merge_blocked"]
     assert [a["id"] for a in response["conflicts"]["accounts"]] == [first, second]
-    assert one(conn, "select count(*) from private.merge_log") == 0
+    assert one(conn, "select count(*) from customer_management.merge_log") == 0
     assert count_customers(conn) == 2
     assert conn.execute(
-        "select status, customer_ids::text[] from private.customer_conflicts"
+        "select status, customer_ids::text[] from customer_management.customer_conflicts"
     ).fetchall() == [("open", sorted([first, second]))]
 
 
@@ -393,8 +393,8 @@ def test_end_user_merge_request_does_not_merge(conn: Conn) -> None:
     }
     assert notice_codes(response) == ["merge_requires_service_role"]
     assert by_phone not in json.dumps(response) and by_email not in json.dumps(response)
-    assert one(conn, "select count(*) from private.merge_log") == 0
+    assert one(conn, "select count(*) from customer_management.merge_log") == 0
     assert {cid: customer(conn, cid) for cid in (by_phone, by_email)} == rows_before
     assert conn.execute(
-        "select status, actor_role, actor_uid from private.customer_conflicts"
+        "select status, actor_role, actor_uid from customer_management.customer_conflicts"
     ).fetchall() == [("open", "authenticated", user_id)]

@@ -69,13 +69,13 @@ INVALID_PHONES = [
 
 
 def _normalize_phone(conn: Conn, raw: str) -> str | None:
-    row = conn.execute("select private.normalize_phone(%s)", (raw,)).fetchone()
+    row = conn.execute("select customer_management.normalize_phone(%s)", (raw,)).fetchone()
     assert row is not None
     return row[0]  # type: ignore[no-any-return]
 
 
 def _normalize_email(conn: Conn, raw: str) -> str | None:
-    row = conn.execute("select private.normalize_email(%s)", (raw,)).fetchone()
+    row = conn.execute("select customer_management.normalize_email(%s)", (raw,)).fetchone()
     assert row is not None
     return row[0]  # type: ignore[no-any-return]
 
@@ -94,7 +94,7 @@ def test_every_spelling_of_one_number_is_one_customer(conn: Conn) -> None:
 
 @pytest.mark.parametrize("raw", SPELLINGS)
 def test_normalize_phone_spellings(functions_conn: Conn, raw: str) -> None:
-    """private.normalize_phone gives E.164 for each spelling."""
+    """customer_management.normalize_phone gives E.164 for each spelling."""
     assert _normalize_phone(functions_conn, raw) == PHONE
 
 
@@ -233,7 +233,7 @@ def test_email_case_and_spaces_are_one_account_display_kept(conn: Conn) -> None:
     assert second["customer"]["email"] == "Alice@Gmail.COM"
     assert count_customers(conn, live_only=False) == 1
     row = conn.execute(
-        "select value, display_value from private.customer_identifiers where type = 'email'"
+        "select value, display_value from customer_management.customer_identifiers where type = 'email'"
     ).fetchall()
     assert row == [("alice@gmail.com", "Alice@Gmail.COM")]
 
@@ -385,7 +385,7 @@ def test_one_auth_user_per_customer(conn: Conn) -> None:
 
 
 def test_limits_follow_settings(conn: Conn) -> None:
-    """max_phones_per_customer is read from private.settings."""
+    """max_phones_per_customer is read from customer_management.settings."""
     set_settings(conn, max_phones_per_customer=1)
     customer_id = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})["customer"]["id"]
     response = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})

@@ -1,6 +1,6 @@
 """plpgsql_check finds no error and no warning in any PL/pgSQL function of the kit.
 
-Every plpgsql function in ``private`` and ``public`` is checked with extra and security
+Every plpgsql function in ``customer_management`` and ``public`` is checked with extra and security
 warnings on (performance hints off). Trigger functions are checked against a table whose
 trigger uses them, so NEW and OLD have a row type. Run by ``make test`` and ``make lint``.
 """
@@ -13,7 +13,7 @@ import pytest
 
 from security_helpers import Conn
 
-KIT_SCHEMAS = ("private", "public")
+KIT_SCHEMAS = ("customer_management", "public")
 CHECK = """
 select r.functionid::text, r.lineno, r.statement, r.sqlstate, r.message, r.detail,
     r.hint, r.level, r.query
@@ -86,8 +86,8 @@ def test_every_plpgsql_function_is_clean(conn: Conn) -> None:
     assert len(functions) >= 20, "the kit's PL/pgSQL functions were found"
     triggers = [f for f in functions if f[2] != 0]
     assert {signature for _, signature, _ in triggers} >= {
-        "private.touch_updated_at()",
-        "private.refuse_audit_change()",
+        "customer_management.touch_updated_at()",
+        "customer_management.refuse_audit_change()",
     }
     reported = findings(conn)
     offenders = [
@@ -107,12 +107,12 @@ def test_every_plpgsql_function_is_clean(conn: Conn) -> None:
     ids=["error", "unused-variable", "sql-injection"],
 )
 def test_the_check_can_fail(conn: Conn, body: str, expected_level: str) -> None:
-    """A broken or sloppy function in private is reported by name (the check has teeth)."""
+    """A broken or sloppy function in customer_management is reported by name (the check has teeth)."""
     install(conn)
     conn.execute(
-        "create function private.plpgsql_check_canary(t text default null) returns integer "
+        "create function customer_management.plpgsql_check_canary(t text default null) returns integer "
         f"language plpgsql set search_path = '' as $$ {body} $$"
     )
-    reported = [e for e in findings(conn) if e["checked"] == "private.plpgsql_check_canary(text)"]
+    reported = [e for e in findings(conn) if e["checked"] == "customer_management.plpgsql_check_canary(text)"]
     assert reported, "the canary was not reported"
     assert {e["level"] for e in reported} >= {expected_level}, describe(reported)

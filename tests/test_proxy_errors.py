@@ -161,12 +161,12 @@ def test_rate_limited_is_429_with_retry_after(
 ) -> None:
     """PT429 -> 429, ``Retry-After`` = the N of the hint ``Retry after N seconds.``."""
     has_limits = conn.execute(
-        "select 1 from information_schema.columns where table_schema = 'private' "
+        "select 1 from information_schema.columns where table_schema = 'customer_management' "
         "and table_name = 'settings' and column_name = 'rate_limit_per_identifier_per_minute'"
     ).fetchone()
     if not has_limits:
-        pytest.skip("private.settings.rate_limit_per_identifier_per_minute is not in the schema")
-    conn.execute("update private.settings set rate_limit_per_identifier_per_minute = 2")
+        pytest.skip("customer_management.settings.rate_limit_per_identifier_per_minute is not in the schema")
+    conn.execute("update customer_management.settings set rate_limit_per_identifier_per_minute = 2")
     body = {"phone": PHONE, "source": "chatbot"}
     statuses = [proxy.post(route, body).status_code for _ in range(2)]
     assert statuses == [200, 200]

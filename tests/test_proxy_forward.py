@@ -98,7 +98,7 @@ def test_errors_pass_through_unchanged(
 
 def test_rate_limit_and_retry_after_pass_through(forward_proxy: Proxy, conn: Conn) -> None:
     """429 with the upstream's Retry-After."""
-    conn.execute("update private.settings set rate_limit_per_identifier_per_minute = 1")
+    conn.execute("update customer_management.settings set rate_limit_per_identifier_per_minute = 1")
     body = {"phone": "+15551234567", "source": "chatbot"}
     assert forward_proxy.function(body).status_code == 200
     limited = forward_proxy.function(body)

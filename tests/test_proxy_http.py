@@ -144,10 +144,10 @@ def test_unknown_function_is_pgrst202(shared_proxy: Proxy) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["resolve_customer", "private.resolve_customer", "current_caller", "uid"]
+    "name", ["resolve_customer", "customer_management.resolve_customer", "current_caller", "uid"]
 )
 def test_internal_functions_are_not_exposed(shared_proxy: Proxy, name: str) -> None:
-    """private.* and auth.* are unreachable, whatever the name looks like."""
+    """customer_management.* and auth.* are unreachable, whatever the name looks like."""
     response = shared_proxy.post(f"/rest/v1/rpc/{name}", {})
     assert response.status_code == 404
     assert response.json()["code"] == "PGRST202"

@@ -1,7 +1,7 @@
 """Rate limiting in SQL: per end user and, for the service role, per identifier.
 
-Limits are read from private.settings on every call; windows are fixed minutes kept in the
-unlogged private.rate_limit_counters. Over the limit the call fails with PT429
+Limits are read from customer_management.settings on every call; windows are fixed minutes kept in the
+unlogged customer_management.rate_limit_counters. Over the limit the call fails with PT429
 ``rate_limited`` (hint ``Retry after N seconds.``) and does nothing else. Counting a call
 writes no WAL, so a returning customer's lookup still writes nothing that must be flushed.
 """
@@ -30,12 +30,12 @@ def assert_rate_limited(error: dict[str, str | None], limit: int | None = None) 
 
 
 def set_limits(conn: Conn, per_user: int | None = None, per_identifier: int | None = None) -> None:
-    """Change the limits in private.settings, as a DBA would."""
+    """Change the limits in customer_management.settings, as a DBA would."""
     if per_user is not None:
-        conn.execute("update private.settings set rate_limit_per_user_per_minute = %s", (per_user,))
+        conn.execute("update customer_management.settings set rate_limit_per_user_per_minute = %s", (per_user,))
     if per_identifier is not None:
         conn.execute(
-            "update private.settings set rate_limit_per_identifier_per_minute = %s",
+            "update customer_management.settings set rate_limit_per_identifier_per_minute = %s",
             (per_identifier,),
         )
 
@@ -114,7 +114,7 @@ def test_the_window_resets_after_a_minute(conn: Conn) -> None:
     assert_rate_limited(expect_error(conn, {"source": "webapp"}, "authenticated", claims))
     bucket = f"user:{claims['sub']}"
     moved = conn.execute(
-        "update private.rate_limit_counters "
+        "update customer_management.rate_limit_counters "
         "set window_started_at = now() - interval '61 seconds' where bucket = %s",
         (bucket,),
     ).rowcount
@@ -122,7 +122,7 @@ def test_the_window_resets_after_a_minute(conn: Conn) -> None:
     web_call(conn, claims)
     row = conn.execute(
         "select calls, window_started_at > now() - interval '5 seconds' "
-        "from private.rate_limit_counters where bucket = %s",
+        "from customer_management.rate_limit_counters where bucket = %s",
         (bucket,),
     ).fetchone()
     assert row == (1, True)
@@ -136,7 +136,7 @@ def test_retry_after_counts_down_to_the_end_of_the_window(conn: Conn) -> None:
     claims = end_user(conn, "ann@example.com")
     web_call(conn, claims)
     conn.execute(
-        "update private.rate_limit_counters "
+        "update customer_management.rate_limit_counters "
         "set window_started_at = now() - interval '50 seconds' where bucket = %s",
         (f"user:{claims['sub']}",),
     )
@@ -151,7 +151,7 @@ def test_rate_limited_call_changes_nothing(conn: Conn) -> None:
     web_call(conn, claims, email="ann@example.com")
     call_rpc(conn, {"phone": "+15554100003", "source": "chatbot"})
     before = table_snapshot(conn)
-    assert "private.rate_limit_counters" in before
+    assert "customer_management.rate_limit_counters" in before
     error = expect_error(
         conn,
         {
@@ -186,14 +186,14 @@ def test_administrator_sessions_are_not_limited(conn: Conn) -> None:
                 "select public.customer_management(%s::jsonb)",
                 (json.dumps({"phone": "+15554100004", "source": "chatbot"}),),
             )
-    counters = conn.execute("select count(*) from private.rate_limit_counters").fetchone()
+    counters = conn.execute("select count(*) from customer_management.rate_limit_counters").fetchone()
     assert counters == (0,)
 
 
 def test_counters_are_unlogged(conn: Conn) -> None:
     """The counter table is UNLOGGED (relpersistence 'u'): bumping it writes no WAL."""
     row = conn.execute(
-        "select relpersistence from pg_class where oid = 'private.rate_limit_counters'::regclass"
+        "select relpersistence from pg_class where oid = 'customer_management.rate_limit_counters'::regclass"
     ).fetchone()
     assert row == ("u",)
 
@@ -232,7 +232,7 @@ def test_returning_customer_lookup_writes_no_wal(conn: Conn) -> None:
     # A returning customer whose call does change the account (a new allergy) writes WAL.
     assert wal_written_by(conn, {**body, "allergies": ["nuts"]}) > 0
     counters = conn.execute(
-        "select calls from private.rate_limit_counters where bucket = %s",
+        "select calls from customer_management.rate_limit_counters where bucket = %s",
         ("identifier:phone:+15554100005",),
     ).fetchone()
     assert counters == (8,)

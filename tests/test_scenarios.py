@@ -274,20 +274,20 @@ def test_scenario_3_conflict_then_merge(conn: Conn) -> None:
     after = table_snapshot(conn)
     # The conflict is a normal return: its record persists; the accounts are untouched.
     assert after["public.customers"] == before["public.customers"]
-    assert after["private.customer_identifiers"] == before["private.customer_identifiers"]
+    assert after["customer_management.customer_identifiers"] == before["customer_management.customer_identifiers"]
     row = conn.execute(
         "select status, occurrences, customer_ids::text[], source, actor_role "
-        "from private.customer_conflicts where id = %s",
+        "from customer_management.customer_conflicts where id = %s",
         (conflict_id,),
     ).fetchone()
     assert row == ("open", 1, sorted([account_a, account_b]), "chatbot", "service_role")
 
     repeat = call_rpc(conn, body)
     assert repeat == conflict
-    assert one(conn, "select count(*) from private.customer_conflicts") == 1
+    assert one(conn, "select count(*) from customer_management.customer_conflicts") == 1
     assert (
         one(
-            conn, "select occurrences from private.customer_conflicts where id = %s", (conflict_id,)
+            conn, "select occurrences from customer_management.customer_conflicts where id = %s", (conflict_id,)
         )
         == 2
     )
@@ -311,13 +311,13 @@ def test_scenario_3_conflict_then_merge(conn: Conn) -> None:
     assert customer(conn, account_b)["merged_into"] == account_a
     assert count_customers(conn) == 1
     assert (
-        one(conn, "select status from private.customer_conflicts where id = %s", (conflict_id,))
+        one(conn, "select status from customer_management.customer_conflicts where id = %s", (conflict_id,))
         == "resolved"
     )
     assert (
         one(
             conn,
-            "select conflict_id::text from private.merge_log where merged_id = %s",
+            "select conflict_id::text from customer_management.merge_log where merged_id = %s",
             (account_b,),
         )
         == conflict_id

@@ -127,7 +127,7 @@ def benchmark(url: str, customers: int, lookups: int) -> list[Measurement]:
     results: list[Measurement] = []
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(
-            "update private.settings set rate_limit_per_user_per_minute = 1000000, "
+            "update customer_management.settings set rate_limit_per_user_per_minute = 1000000, "
             "rate_limit_per_identifier_per_minute = 1000000"
         )
         create_bodies = [

@@ -158,7 +158,7 @@ def scenario_conflict(story: Narrator) -> None:
         CHATBOT,
     )
     row = story.conn.execute(
-        "select count(*) from private.merge_log where reason = 'mergeIfFound'"
+        "select count(*) from customer_management.merge_log where reason = 'mergeIfFound'"
     ).fetchone()
     story.say(
         f"The merge log now holds {row[0] if row else 0} entry with both before-images; "

@@ -112,7 +112,7 @@ def token_for(
 def _e164_digits(conn: psycopg.Connection[Any], phone: str) -> str:
     """The phone as Supabase Auth stores it: E.164 digits without ``+``, read with the kit's
     own normalisation (so ``555-123-4567`` becomes ``15551234567``)."""
-    row = conn.execute("select private.normalize_phone(%s)", (phone,)).fetchone()
+    row = conn.execute("select customer_management.normalize_phone(%s)", (phone,)).fetchone()
     if row is None or row[0] is None:
         raise ValueError(f"{phone!r} is a placeholder, not a phone number")
     return str(row[0]).lstrip("+")

@@ -1,7 +1,7 @@
--- Configuration the resolution functions read: default phone country and how many
--- identifiers of each type one customer may hold. One row, edited by a DBA.
+-- Configuration the resolution functions read: how to read national phone numbers, the
+-- identifier limits per customer and the rate limits. One row, edited by a DBA.
 
-create table private.phone_countries (
+create table customer_management.phone_countries (
     country_code text primary key check (country_code ~ '^[A-Z]{2}$'),
     calling_code text not null check (calling_code ~ '^[1-9][0-9]{0,2}$'),
     trunk_prefix text check (trunk_prefix ~ '^[0-9]{1,2}$'),
@@ -10,10 +10,16 @@ create table private.phone_countries (
     check (min_national_digits <= max_national_digits)
 );
 
-comment on table private.phone_countries is
+comment on table customer_management.phone_countries is
 'How to read a national phone number (no + or 00) typed in a given country.';
 
-insert into private.phone_countries
+create index phone_countries_calling_code_idx
+on customer_management.phone_countries (calling_code);
+
+alter table customer_management.phone_countries enable row level security;
+revoke all on customer_management.phone_countries from public, anon, authenticated, service_role;
+
+insert into customer_management.phone_countries
 (country_code, calling_code, trunk_prefix, min_national_digits, max_national_digits)
 values
 ('US', '1', '1', 10, 10),
@@ -31,25 +37,33 @@ values
 ('MX', '52', null, 10, 10),
 ('BR', '55', '0', 10, 11);
 
-create table private.settings (
+create table customer_management.settings (
     singleton boolean primary key default true check (singleton),
     default_phone_country text not null default 'US'
-    references private.phone_countries (country_code),
+    references customer_management.phone_countries (country_code),
     max_auth_users_per_customer integer not null default 1
     check (max_auth_users_per_customer = 1),
     max_emails_per_customer integer not null default 3
     check (max_emails_per_customer between 1 and 50),
     max_phones_per_customer integer not null default 3
-    check (max_phones_per_customer between 1 and 50)
+    check (max_phones_per_customer between 1 and 50),
+    rate_limit_per_user_per_minute integer not null default 20
+    check (rate_limit_per_user_per_minute >= 1),
+    rate_limit_per_identifier_per_minute integer not null default 20
+    check (rate_limit_per_identifier_per_minute >= 1)
 );
 
-comment on table private.settings is
-'Single-row configuration: default phone country and identifier limits per customer.';
+comment on table customer_management.settings is
+'Single-row configuration: default phone country, identifier limits and rate limits.';
+comment on column customer_management.settings.rate_limit_per_user_per_minute is
+'Calls per minute one signed-in end user may make to customer_management.';
+comment on column customer_management.settings.rate_limit_per_identifier_per_minute is
+'Calls per minute the service role may make for one proven phone, email or auth user.';
 
-insert into private.settings (singleton) values (true);
+create index settings_default_phone_country_idx
+on customer_management.settings (default_phone_country);
 
-create index phone_countries_calling_code_idx on private.phone_countries (calling_code);
-create index settings_default_phone_country_idx on private.settings (default_phone_country);
+alter table customer_management.settings enable row level security;
+revoke all on customer_management.settings from public, anon, authenticated, service_role;
 
-alter table private.phone_countries enable row level security;
-alter table private.settings enable row level security;
+insert into customer_management.settings (singleton) values (true);

@@ -20,7 +20,8 @@ create table public.customers (
 
 comment on table public.customers is
 'Customer accounts shared by the chatbot and the web app. Identity lives in '
-'private.customer_identifiers; phone and email here are the primary display values.';
+'customer_management.customer_identifiers; phone and email here are the primary display '
+'values.';
 comment on column public.customers.auth_user_id is
 'The Supabase Auth user this account belongs to, if the customer has signed in on the web.';
 comment on column public.customers.preferences is
@@ -35,9 +36,8 @@ create index customers_auth_user_id_idx on public.customers (auth_user_id);
 create index customers_merged_into_idx on public.customers (merged_into);
 create index customers_created_at_idx on public.customers (created_at);
 
+-- Supabase grants every new public table to the API roles; RLS is on and end users get
+-- only what the end-user policies migration grants.
 alter table public.customers enable row level security;
-
--- Supabase grants every new public table to the API roles; end users get only what a
--- later migration grants explicitly.
-revoke all on public.customers from anon, authenticated;
+revoke all on public.customers from public, anon, authenticated;
 grant all on public.customers to service_role;

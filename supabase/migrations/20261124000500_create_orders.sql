@@ -23,6 +23,5 @@ comment on table public.orders is
 create index orders_customer_id_created_at_idx on public.orders (customer_id, created_at desc);
 
 alter table public.orders enable row level security;
-
-revoke all on public.orders from anon, authenticated;
+revoke all on public.orders from public, anon, authenticated;
 grant all on public.orders to service_role;

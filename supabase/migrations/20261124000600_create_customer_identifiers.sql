@@ -1,8 +1,8 @@
 -- The identity table: every phone, email and auth user a customer is known by. Matching
--- reads this table only. An active (type, value) belongs to exactly one customer;
--- pending rows are claims an end user has not proven yet and never match anyone.
+-- reads this table only. An active (value, type) belongs to exactly one customer;
+-- pending rows are claims not proven yet and never match anyone.
 
-create table private.customer_identifiers (
+create table customer_management.customer_identifiers (
     id bigint generated always as identity primary key,
     customer_id uuid not null references public.customers (id),
     type text not null check (type in ('phone', 'email', 'auth_user')),
@@ -19,17 +19,27 @@ create table private.customer_identifiers (
     )
 );
 
-comment on table private.customer_identifiers is
+comment on table customer_management.customer_identifiers is
 'Phones (E.164), emails (case-folded) and auth user ids per customer; '
 'the only thing that decides which account a request belongs to.';
-comment on column private.customer_identifiers.value is
+comment on column customer_management.customer_identifiers.value is
 'Normalised match key: E.164 phone, trimmed lower-case email, or auth user uuid.';
-comment on column private.customer_identifiers.status is
-'active: matches requests. pending: sent by an end user who has not proven it yet.';
+comment on column customer_management.customer_identifiers.status is
+'active: matches requests. pending: sent by a caller who has not proven it yet.';
+comment on column customer_management.customer_identifiers.verified_at is
+'When ownership was established (a confirmed address, the chatbot''s line); null when '
+'the identifier was only asserted by a trusted backend.';
 
-create unique index customer_identifiers_active_key on private.customer_identifiers (type, value)
+-- Matching looks identifiers up by value: the value leads, so the index serves that
+-- lookup only and a read by customer cannot pick it up with a type-only condition. It
+-- also keys identity by value, which is how a distributed database would shard it.
+create unique index customer_identifiers_active_key
+on customer_management.customer_identifiers (value, type)
 where status = 'active';
+-- Everything a customer holds, by customer (merges, responses, limits).
 create unique index customer_identifiers_customer_type_value_key
-on private.customer_identifiers (customer_id, type, value);
+on customer_management.customer_identifiers (customer_id, type, value);
 
-alter table private.customer_identifiers enable row level security;
+alter table customer_management.customer_identifiers enable row level security;
+revoke all on customer_management.customer_identifiers
+from public, anon, authenticated, service_role;

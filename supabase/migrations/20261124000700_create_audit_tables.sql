@@ -1,7 +1,7 @@
 -- The audit trail: one merge-log row per merged account, holding everything needed to
 -- undo that merge exactly, and an event log of every change the kit makes.
 
-create table private.merge_log (
+create table customer_management.merge_log (
     id bigint generated always as identity primary key,
     survivor_id uuid not null references public.customers (id),
     merged_id uuid not null references public.customers (id),
@@ -19,14 +19,17 @@ create table private.merge_log (
     check (survivor_id <> merged_id)
 );
 
-comment on table private.merge_log is
+comment on table customer_management.merge_log is
 'One row per merged account: both before-images (row and identifiers), the moved '
 'identifier and order ids and the conflicts it settled, so any merge can be undone exactly.';
 
-create index merge_log_survivor_id_idx on private.merge_log (survivor_id);
-create index merge_log_merged_id_idx on private.merge_log (merged_id);
+create index merge_log_survivor_id_idx on customer_management.merge_log (survivor_id);
+create index merge_log_merged_id_idx on customer_management.merge_log (merged_id);
 
-create table private.audit_log (
+alter table customer_management.merge_log enable row level security;
+revoke all on customer_management.merge_log from public, anon, authenticated, service_role;
+
+create table customer_management.audit_log (
     id bigint generated always as identity primary key,
     action text not null check (
         action in ('create', 'update', 'link', 'merge', 'conflict', 'undo', 'erasure')
@@ -40,12 +43,13 @@ create table private.audit_log (
     occurred_at timestamptz not null default now()
 );
 
-comment on table private.audit_log is
+comment on table customer_management.audit_log is
 'Every create, update, link, merge, conflict, undo and erasure: who (role, auth.uid()), '
 'from which channel, when. Details name fields and identifier types, not their values.';
 
-create index audit_log_customer_id_idx on private.audit_log (customer_id);
-create index audit_log_related_customer_id_idx on private.audit_log (related_customer_id);
+create index audit_log_customer_id_idx on customer_management.audit_log (customer_id);
+create index audit_log_related_customer_id_idx
+on customer_management.audit_log (related_customer_id);
 
-alter table private.merge_log enable row level security;
-alter table private.audit_log enable row level security;
+alter table customer_management.audit_log enable row level security;
+revoke all on customer_management.audit_log from public, anon, authenticated, service_role;

@@ -1,7 +1,7 @@
 -- Requests whose identifiers point at several distinct accounts are recorded here for a
 -- trusted caller or support agent to resolve. One open conflict per set of accounts.
 
-create table private.customer_conflicts (
+create table customer_management.customer_conflicts (
     id uuid primary key default gen_random_uuid(),
     customer_ids uuid[] not null check (cardinality(customer_ids) >= 2),
     identifier_types text[] not null default '{}',
@@ -17,13 +17,16 @@ create table private.customer_conflicts (
     check ((status = 'open') = (resolved_at is null))
 );
 
-comment on table private.customer_conflicts is
+comment on table customer_management.customer_conflicts is
 'Sets of accounts one request matched at once. customer_ids is sorted; a repeat of the '
 'same request bumps occurrences on the open conflict instead of adding a row.';
 
-create unique index customer_conflicts_open_key on private.customer_conflicts (customer_ids)
+create unique index customer_conflicts_open_key
+on customer_management.customer_conflicts (customer_ids)
 where status = 'open';
-create index customer_conflicts_customer_ids_idx on private.customer_conflicts
-using gin (customer_ids);
+create index customer_conflicts_customer_ids_idx
+on customer_management.customer_conflicts using gin (customer_ids);
 
-alter table private.customer_conflicts enable row level security;
+alter table customer_management.customer_conflicts enable row level security;
+revoke all on customer_management.customer_conflicts
+from public, anon, authenticated, service_role;

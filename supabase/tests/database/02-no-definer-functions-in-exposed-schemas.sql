@@ -1,5 +1,5 @@
 -- Functions in exposed schemas run as the caller (SECURITY INVOKER). Privileged code lives
--- in private, where PostgREST cannot call it directly.
+-- in the kit's own schema, where PostgREST cannot call it directly.
 begin;
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;

@@ -11,7 +11,7 @@ select p.oid::regprocedure::text as offender
 from pg_catalog.pg_proc as p
 inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
 where
-    n.nspname in ('public', 'private')
+    n.nspname in ('public', 'customer_management')
     and p.prosecdef
     and not coalesce(p.proconfig @> array['search_path=""'], false)
 order by 1;
@@ -19,7 +19,7 @@ order by 1;
 select isnt_empty(
     $$select 1 from pg_catalog.pg_proc as p
       inner join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
-      where n.nspname = 'private' and p.prosecdef$$,
+      where n.nspname = 'customer_management' and p.prosecdef$$,
     'the kit has definer functions to check'
 );
 
@@ -29,9 +29,9 @@ select is_empty(
 );
 
 -- The check can fail: definers with no search_path, or a non-empty one, are named.
-create function private.no_path_canary() returns integer
+create function customer_management.no_path_canary() returns integer
 language sql security definer as 'select 1';
-create function private.public_path_canary() returns integer
+create function customer_management.public_path_canary() returns integer
 language sql security definer set search_path = public as 'select 1';
 
 select is(
@@ -39,7 +39,10 @@ select is(
         select offender from definers_without_empty_search_path
         where offender like '%canary%'
     ),
-    array['private.no_path_canary()', 'private.public_path_canary()']::text[],
+    array[
+        'customer_management.no_path_canary()',
+        'customer_management.public_path_canary()'
+    ]::text[],
     'definer functions without an empty search_path are reported by name'
 );
 

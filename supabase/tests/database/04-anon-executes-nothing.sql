@@ -1,5 +1,5 @@
 -- anon (a request with no JWT) can execute none of the kit's functions, in public or
--- private. Functions owned by an extension (pgTAP, plpgsql_check) are not the kit's.
+-- customer_management. Functions owned by an extension (pgTAP, plpgsql_check) are not the kit's.
 begin;
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
@@ -11,7 +11,7 @@ select p.oid::regprocedure::text as offender
 from pg_catalog.pg_proc as p
 inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
 where
-    n.nspname in ('public', 'private')
+    n.nspname in ('public', 'customer_management')
     and pg_catalog.has_function_privilege('anon', p.oid, 'EXECUTE')
     and not exists (
         select 1 from pg_catalog.pg_depend as d

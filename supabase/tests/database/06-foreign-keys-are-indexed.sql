@@ -13,7 +13,7 @@ inner join pg_catalog.pg_class as t on c.conrelid = t.oid
 inner join pg_catalog.pg_namespace as n on t.relnamespace = n.oid
 where
     c.contype = 'f'
-    and n.nspname in ('public', 'private')
+    and n.nspname in ('public', 'customer_management')
     and not exists (
         select 1 from pg_catalog.pg_index as i
         where
@@ -31,7 +31,7 @@ select isnt_empty(
     $$select 1 from pg_catalog.pg_constraint as c
       inner join pg_catalog.pg_class as t on t.oid = c.conrelid
       inner join pg_catalog.pg_namespace as n on n.oid = t.relnamespace
-      where c.contype = 'f' and n.nspname in ('public', 'private')$$,
+      where c.contype = 'f' and n.nspname in ('public', 'customer_management')$$,
     'the kit has foreign keys to check'
 );
 
@@ -41,18 +41,18 @@ select is_empty(
 );
 
 -- The check can fail: a foreign key whose column is indexed only second is reported.
-create table private.fk_canary (
+create table customer_management.fk_canary (
     id integer primary key,
     customer_id uuid references public.customers (id)
 );
-create index fk_canary_wrong_order_idx on private.fk_canary (id, customer_id);
+create index fk_canary_wrong_order_idx on customer_management.fk_canary (id, customer_id);
 
 select is(
     array(
         select offender from unindexed_foreign_keys
         where offender like '%canary%'
     ),
-    array['private.fk_canary.fk_canary_customer_id_fkey']::text[],
+    array['customer_management.fk_canary.fk_canary_customer_id_fkey']::text[],
     'an unindexed foreign key is reported by table and constraint name'
 );
 

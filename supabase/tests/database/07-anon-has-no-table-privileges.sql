@@ -1,4 +1,4 @@
--- anon has no privilege on any table, view or sequence of the kit, in public or private,
+-- anon has no privilege on any table, view or sequence of the kit, in public or customer_management,
 -- neither on the whole relation nor on any column.
 begin;
 set local client_min_messages = warning;
@@ -22,7 +22,7 @@ cross join
         'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'
     ]) as p (privilege)
 where
-    n.nspname in ('public', 'private')
+    n.nspname in ('public', 'customer_management')
     and c.relkind in ('r', 'p', 'v', 'm', 'f')
     and (
         pg_catalog.has_table_privilege('anon', c.oid, p.privilege)
@@ -36,7 +36,7 @@ select format('%I.%I USAGE', n.nspname, c.relname)
 from pg_catalog.pg_class as c
 inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
 where
-    n.nspname in ('public', 'private')
+    n.nspname in ('public', 'customer_management')
     and case
         when c.relkind = 'S'
             then pg_catalog.has_sequence_privilege('anon', c.oid, 'USAGE,SELECT,UPDATE')
@@ -46,7 +46,7 @@ order by 1;
 
 select is_empty(
     'select offender from anon_relation_privileges',
-    'anon has no table, column or sequence privilege in public or private'
+    'anon has no table, column or sequence privilege in public or customer_management'
 );
 
 -- The check can fail: a single column grant is enough to be reported.

@@ -2,10 +2,10 @@
 -- see of the accounts involved.
 
 -- Records a conflict, or another sighting of it between accounts; one open conflict per set.
-create function private.record_conflict(
+create function customer_management.record_conflict(
     conflicting_customer_ids uuid[],
     identifier_types text[],
-    caller private.api_caller,
+    caller customer_management.api_caller,
     source text
 ) returns uuid
 language plpgsql
@@ -16,7 +16,7 @@ declare
     sorted_ids uuid [] := (select array_agg(distinct x order by x) from unnest(conflicting_customer_ids) as x);
     conflict_id uuid;
 begin
-    insert into private.customer_conflicts as cc (
+    insert into customer_management.customer_conflicts as cc (
         customer_ids, identifier_types, source, actor_role, actor_uid
     ) values (
         sorted_ids,
@@ -27,7 +27,7 @@ begin
     set occurrences = cc.occurrences + 1, last_seen_at = now()
     returning cc.id into conflict_id;
 
-    perform private.write_audit(
+    perform customer_management.write_audit(
         'conflict', sorted_ids[1], sorted_ids[2], caller, source,
         jsonb_build_object('conflict_id', conflict_id, 'accounts', cardinality(sorted_ids))
     );
@@ -35,11 +35,15 @@ begin
 end;
 $$;
 
-comment on function private.record_conflict(uuid[], text[], private.api_caller, text) is
+comment on function customer_management.record_conflict(uuid[], text[], customer_management.api_caller, text) is
 'Opens a conflict for a set of accounts, or counts another sighting of the open one.';
 
+revoke all on function customer_management.record_conflict(
+    uuid[], text[], customer_management.api_caller, text
+) from public, anon, authenticated, service_role;
+
 -- c•••••@gmail.com: enough for a person to recognise their own address, no more.
-create function private.mask_email(email text) returns text
+create function customer_management.mask_email(email text) returns text
 language sql
 immutable
 set search_path = ''
@@ -50,11 +54,14 @@ as $$
     end
 $$;
 
-comment on function private.mask_email(text) is
+comment on function customer_management.mask_email(text) is
 'Masks an email for end users: first letter and domain only.';
 
+revoke all on function customer_management.mask_email(text)
+from public, anon, authenticated, service_role;
+
 -- +1*******4567: the country code and the last four digits.
-create function private.mask_phone(phone text) returns text
+create function customer_management.mask_phone(phone text) returns text
 language sql
 immutable
 set search_path = ''
@@ -64,5 +71,8 @@ as $$
     end
 $$;
 
-comment on function private.mask_phone(text) is
+comment on function customer_management.mask_phone(text) is
 'Masks a phone for end users: country code and last four digits only.';
+
+revoke all on function customer_management.mask_phone(text)
+from public, anon, authenticated, service_role;

@@ -36,7 +36,7 @@ comment on policy "Customers read their own orders" on public.orders is
 'An end user sees the orders of their own live account only.';
 
 -- Keeps updated_at honest when an end user edits their row directly.
-create function private.touch_updated_at() returns trigger
+create function customer_management.touch_updated_at() returns trigger
 language plpgsql
 set search_path = ''
 as $$
@@ -46,9 +46,12 @@ begin
 end;
 $$;
 
-comment on function private.touch_updated_at() is
+comment on function customer_management.touch_updated_at() is
 'Trigger: sets updated_at on every update of a customer row.';
+
+revoke all on function customer_management.touch_updated_at()
+from public, anon, authenticated, service_role;
 
 create trigger customers_touch_updated_at
 before update on public.customers
-for each row execute function private.touch_updated_at();
+for each row execute function customer_management.touch_updated_at();

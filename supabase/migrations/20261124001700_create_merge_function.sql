@@ -4,7 +4,7 @@
 
 -- Picks the survivor of a set of accounts, or null when two of them belong to different
 -- auth users (those must never be merged automatically).
-create function private.choose_survivor(customer_ids uuid[]) returns uuid
+create function customer_management.choose_survivor(customer_ids uuid[]) returns uuid
 language sql
 stable
 set search_path = ''
@@ -17,14 +17,17 @@ as $$
     where c.id = any(customer_ids)
 $$;
 
-comment on function private.choose_survivor(uuid[]) is
+comment on function customer_management.choose_survivor(uuid[]) is
 'Survivor of a merge: the auth-linked account, else the oldest; null if two auth users.';
 
+revoke all on function customer_management.choose_survivor(uuid[])
+from public, anon, authenticated, service_role;
+
 -- Merges one account into the survivor and returns the merge-log id.
-create function private.merge_customer(
+create function customer_management.merge_customer(
     survivor_id uuid,
     merged_id uuid,
-    caller private.api_caller,
+    caller customer_management.api_caller,
     source text,
     reason text,
     conflict_id uuid default null
@@ -34,8 +37,8 @@ volatile
 set search_path = ''
 as $$
 declare
-    survivor_before jsonb := private.customer_snapshot(survivor_id);
-    merged_before jsonb := private.customer_snapshot(merged_id);
+    survivor_before jsonb := customer_management.customer_snapshot(survivor_id);
+    merged_before jsonb := customer_management.customer_snapshot(merged_id);
     survivor_row public.customers;
     merged_row public.customers;
     moved_identifiers bigint [];
@@ -48,18 +51,18 @@ begin
 
     -- The survivor's pending copy of an identifier the merged account holds for real
     -- becomes the active one; the merged account's copy stays behind as pending.
-    update private.customer_identifiers as m
+    update customer_management.customer_identifiers as m
     set status = 'pending'
     where m.customer_id = merged_id and m.status = 'active'
         and exists (
-            select 1 from private.customer_identifiers as s
+            select 1 from customer_management.customer_identifiers as s
             where s.customer_id = survivor_id and s.type = m.type and s.value = m.value
         );
-    update private.customer_identifiers as s
+    update customer_management.customer_identifiers as s
     set status = 'active',
         verified_at = coalesce(s.verified_at, m.verified_at),
         source = m.source
-    from private.customer_identifiers as m
+    from customer_management.customer_identifiers as m
     where s.customer_id = survivor_id and s.status = 'pending'
         and m.customer_id = merged_id and m.type = s.type and m.value = s.value
         and (merged_before -> 'identifiers') @> jsonb_build_array(
@@ -68,11 +71,11 @@ begin
 
     -- Everything the survivor does not already hold moves over.
     with moved as (
-        update private.customer_identifiers as m
+        update customer_management.customer_identifiers as m
         set customer_id = survivor_id
         where m.customer_id = merged_id
             and not exists (
-                select 1 from private.customer_identifiers as s
+                select 1 from customer_management.customer_identifiers as s
                 where s.customer_id = survivor_id and s.type = m.type and s.value = m.value
             )
         returning m.id
@@ -92,7 +95,7 @@ begin
         last_name = coalesce(c.last_name, merged_row.last_name),
         phone = coalesce(c.phone, merged_row.phone),
         email = coalesce(c.email, merged_row.email),
-        allergies = private.union_allergies(c.allergies, merged_row.allergies),
+        allergies = customer_management.union_allergies(c.allergies, merged_row.allergies),
         preferences = merged_row.preferences || c.preferences || jsonb_build_object(
             'account_sources', (
                 select coalesce(jsonb_agg(s.source order by s.first_seen), '[]'::jsonb)
@@ -127,7 +130,7 @@ begin
 
     -- Conflicts among accounts that are now one are settled by this merge.
     with settled as (
-        update private.customer_conflicts as cc
+        update customer_management.customer_conflicts as cc
         set status = 'resolved', resolution = 'merged', resolved_at = now()
         where cc.status = 'open' and merged_id = any(cc.customer_ids)
             and cc.customer_ids <@ (array[survivor_id] || (
@@ -138,7 +141,7 @@ begin
     )
     select coalesce(array_agg(id order by id), '{}') into settled_conflicts from settled;
 
-    insert into private.merge_log (
+    insert into customer_management.merge_log (
         survivor_id, merged_id, survivor_before, merged_before, moved_identifier_ids,
         moved_order_ids, conflict_id, resolved_conflict_ids, actor_role, actor_uid, source,
         reason
@@ -148,7 +151,7 @@ begin
     )
     returning id into log_id;
 
-    perform private.write_audit(
+    perform customer_management.write_audit(
         'merge', survivor_id, merged_id, caller, source,
         jsonb_build_object(
             'merge_log_id', log_id, 'reason', reason,
@@ -160,5 +163,9 @@ begin
 end;
 $$;
 
-comment on function private.merge_customer(uuid, uuid, private.api_caller, text, text, uuid) is
+comment on function customer_management.merge_customer(uuid, uuid, customer_management.api_caller, text, text, uuid) is
 'Moves identifiers and orders into the survivor, tombstones the other account, logs undo data.';
+
+revoke all on function customer_management.merge_customer(
+    uuid, uuid, customer_management.api_caller, text, text, uuid
+) from public, anon, authenticated, service_role;

@@ -1,11 +1,11 @@
 -- Creating and updating accounts, and recording each change in the audit log.
 
 -- Appends one audit event. Details name fields and identifier types, never their values.
-create function private.write_audit(
+create function customer_management.write_audit(
     action text,
     customer_id uuid,
     related_customer_id uuid,
-    caller private.api_caller,
+    caller customer_management.api_caller,
     source text,
     details jsonb default '{}'::jsonb
 ) returns void
@@ -13,18 +13,22 @@ language sql
 volatile
 set search_path = ''
 as $$
-    insert into private.audit_log (
+    insert into customer_management.audit_log (
         action, customer_id, related_customer_id, actor_role, actor_uid, source, details
     ) values (
         action, customer_id, related_customer_id, caller.role, caller.uid, source, details
     )
 $$;
 
-comment on function private.write_audit(text, uuid, uuid, private.api_caller, text, jsonb) is
+comment on function customer_management.write_audit(text, uuid, uuid, customer_management.api_caller, text, jsonb) is
 'Appends an audit event: action, accounts, actor role and auth.uid(), channel, details.';
 
+revoke all on function customer_management.write_audit(
+    text, uuid, uuid, customer_management.api_caller, text, jsonb
+) from public, anon, authenticated, service_role;
+
 -- A customer's full before-image: the row and all of its identifiers.
-create function private.customer_snapshot(target_customer_id uuid) returns jsonb
+create function customer_management.customer_snapshot(target_customer_id uuid) returns jsonb
 language sql
 stable
 set search_path = ''
@@ -33,7 +37,7 @@ as $$
         'customer', to_jsonb(c),
         'identifiers', coalesce((
             select jsonb_agg(to_jsonb(ci) order by ci.id)
-            from private.customer_identifiers as ci
+            from customer_management.customer_identifiers as ci
             where ci.customer_id = c.id
         ), '[]'::jsonb)
     )
@@ -41,11 +45,14 @@ as $$
     where c.id = target_customer_id
 $$;
 
-comment on function private.customer_snapshot(uuid) is
+comment on function customer_management.customer_snapshot(uuid) is
 'Before-image of an account (row and identifiers) as kept in the merge log for undo.';
 
+revoke all on function customer_management.customer_snapshot(uuid)
+from public, anon, authenticated, service_role;
+
 -- Adds the channel to account_sources and records it as the last one used.
-create function private.with_source(preferences jsonb, source text) returns jsonb
+create function customer_management.with_source(preferences jsonb, source text) returns jsonb
 language sql
 immutable
 set search_path = ''
@@ -63,11 +70,16 @@ as $$
     )
 $$;
 
-comment on function private.with_source(jsonb, text) is
+comment on function customer_management.with_source(jsonb, text) is
 'preferences with the channel unioned into account_sources and set as last_updated_via.';
 
+revoke all on function customer_management.with_source(jsonb, text)
+from public, anon, authenticated, service_role;
+
 -- Allergies of both lists, first spelling kept, compared case-insensitively.
-create function private.union_allergies(current_allergies text[], added text[]) returns text[]
+create function customer_management.union_allergies(
+    current_allergies text[], added text[]
+) returns text[]
 language sql
 immutable
 set search_path = ''
@@ -81,14 +93,17 @@ as $$
     ) as a
 $$;
 
-comment on function private.union_allergies(text[], text[]) is
+comment on function customer_management.union_allergies(text[], text[]) is
 'Union of two allergy lists, case-insensitive, in first-seen order.';
+
+revoke all on function customer_management.union_allergies(text[], text[])
+from public, anon, authenticated, service_role;
 
 -- The customer row as the request would leave it: empty fields filled from the request
 -- and the account's active identifiers, allergies and sources unioned.
-create function private.refreshed_customer(
+create function customer_management.refreshed_customer(
     current_row public.customers,
-    request private.resolution_request
+    request customer_management.resolution_request
 ) returns public.customers
 language plpgsql
 stable
@@ -99,22 +114,22 @@ declare
 begin
     after_row.first_name := coalesce(current_row.first_name, request.first_name);
     after_row.last_name := coalesce(current_row.last_name, request.last_name);
-    after_row.allergies := private.union_allergies(current_row.allergies, request.allergies);
-    after_row.preferences := private.with_source(current_row.preferences, request.source);
+    after_row.allergies := customer_management.union_allergies(current_row.allergies, request.allergies);
+    after_row.preferences := customer_management.with_source(current_row.preferences, request.source);
     after_row.phone := coalesce(current_row.phone, (
-        select ci.value from private.customer_identifiers as ci
+        select ci.value from customer_management.customer_identifiers as ci
         where ci.customer_id = current_row.id and ci.type = 'phone' and ci.status = 'active'
         order by (ci.value = request.phone) desc, ci.id
         limit 1
     ));
     after_row.email := coalesce(current_row.email, (
-        select ci.display_value from private.customer_identifiers as ci
+        select ci.display_value from customer_management.customer_identifiers as ci
         where ci.customer_id = current_row.id and ci.type = 'email' and ci.status = 'active'
         order by (ci.value = request.email) desc, ci.id
         limit 1
     ));
     after_row.auth_user_id := coalesce(current_row.auth_user_id, (
-        select ci.value::uuid from private.customer_identifiers as ci
+        select ci.value::uuid from customer_management.customer_identifiers as ci
         where ci.customer_id = current_row.id and ci.type = 'auth_user'
             and ci.status = 'active'
         order by ci.id
@@ -124,15 +139,19 @@ begin
 end;
 $$;
 
-comment on function private.refreshed_customer(public.customers, private.resolution_request) is
+comment on function customer_management.refreshed_customer(public.customers, customer_management.resolution_request) is
 'A customer row with empty fields filled and allergies and sources unioned; writes nothing.';
+
+revoke all on function customer_management.refreshed_customer(
+    public.customers, customer_management.resolution_request
+) from public, anon, authenticated, service_role;
 
 -- Applies refreshed_customer to an account. The row is read without a lock first and
 -- locked only when something changes, so a returning customer's lookup writes nothing
 -- (no row lock, no WAL) and commits without waiting for a flush. Returns changed fields.
-create function private.refresh_customer(
+create function customer_management.refresh_customer(
     target_customer_id uuid,
-    request private.resolution_request
+    request customer_management.resolution_request
 ) returns text[]
 language plpgsql
 volatile
@@ -144,14 +163,14 @@ declare
     changed text [];
 begin
     select * into strict before_row from public.customers where id = target_customer_id;
-    after_row := private.refreshed_customer(before_row, request);
+    after_row := customer_management.refreshed_customer(before_row, request);
     if to_jsonb(after_row) = to_jsonb(before_row) then
         return '{}'::text [];
     end if;
 
     select * into strict before_row from public.customers where id = target_customer_id
     for no key update;
-    after_row := private.refreshed_customer(before_row, request);
+    after_row := customer_management.refreshed_customer(before_row, request);
     select coalesce(array_agg(b.key order by b.key), '{}') into changed
     from jsonb_each(to_jsonb(before_row)) as b
     where b.value is distinct from to_jsonb(after_row) -> b.key;
@@ -173,15 +192,19 @@ begin
 end;
 $$;
 
-comment on function private.refresh_customer(uuid, private.resolution_request) is
+comment on function customer_management.refresh_customer(uuid, customer_management.resolution_request) is
 'Fills empty fields, unions allergies and sources; locks and writes only if something changed.';
+
+revoke all on function customer_management.refresh_customer(
+    uuid, customer_management.resolution_request
+) from public, anon, authenticated, service_role;
 
 -- Takes an identifier away from its account: the row stays as pending (it no longer
 -- matches anyone), the account stops showing it as primary contact or login, and the
 -- audit log says why. Used when its verified owner claims it and when a login is deleted.
-create function private.release_identifier(
+create function customer_management.release_identifier(
     identifier_id bigint,
-    caller private.api_caller,
+    caller customer_management.api_caller,
     source text,
     reason text
 ) returns void
@@ -190,9 +213,9 @@ volatile
 set search_path = ''
 as $$
 declare
-    released private.customer_identifiers;
+    released customer_management.customer_identifiers;
 begin
-    update private.customer_identifiers
+    update customer_management.customer_identifiers
     set status = 'pending'
     where id = identifier_id and status = 'active'
     returning * into released;
@@ -213,20 +236,24 @@ begin
         updated_at = now()
     where c.id = released.customer_id;
 
-    perform private.write_audit(
+    perform customer_management.write_audit(
         'update', released.customer_id, null, caller, source,
         jsonb_build_object('released_identifier_type', released.type, 'reason', reason)
     );
 end;
 $$;
 
-comment on function private.release_identifier(bigint, private.api_caller, text, text) is
+comment on function customer_management.release_identifier(bigint, customer_management.api_caller, text, text) is
 'Demotes an identifier to pending, clears it as primary contact or login, audits why.';
 
+revoke all on function customer_management.release_identifier(
+    bigint, customer_management.api_caller, text, text
+) from public, anon, authenticated, service_role;
+
 -- Creates an account for a request that matched nobody.
-create function private.create_customer(
-    request private.resolution_request,
-    caller private.api_caller
+create function customer_management.create_customer(
+    request customer_management.resolution_request,
+    caller customer_management.api_caller
 ) returns uuid
 language plpgsql
 volatile
@@ -248,10 +275,14 @@ begin
     )
     returning id into new_customer_id;
 
-    perform private.write_audit('create', new_customer_id, null, caller, request.source);
+    perform customer_management.write_audit('create', new_customer_id, null, caller, request.source);
     return new_customer_id;
 end;
 $$;
 
-comment on function private.create_customer(private.resolution_request, private.api_caller) is
+comment on function customer_management.create_customer(customer_management.resolution_request, customer_management.api_caller) is
 'Inserts a new account with its channel recorded as created_via and account_sources.';
+
+revoke all on function customer_management.create_customer(
+    customer_management.resolution_request, customer_management.api_caller
+) from public, anon, authenticated, service_role;

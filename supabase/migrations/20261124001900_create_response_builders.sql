@@ -2,7 +2,7 @@
 -- created, and the account conflict.
 
 -- A sentence a chatbot can say as it is.
-create function private.customer_summary(
+create function customer_management.customer_summary(
     customer public.customers,
     is_new boolean,
     order_count bigint,
@@ -42,47 +42,27 @@ as $$
     )
 $$;
 
-comment on function private.customer_summary(public.customers, boolean, bigint, text, jsonb) is
+comment on function customer_management.customer_summary(public.customers, boolean, bigint, text, jsonb) is
 'The summary sentence of a success response: greeting, order count, what changed.';
 
+revoke all on function customer_management.customer_summary(
+    public.customers, boolean, bigint, text, jsonb
+) from public, anon, authenticated, service_role;
+
 -- The success shape: customer, orderHistory (newest first, at most 10) and summary, with
--- verificationRequired and notices added only when they have entries.
-create function private.success_response(
-    target_customer_id uuid,
+-- verificationRequired and notices added only when they have entries. One statement.
+create function customer_management.success_response(
+    customer public.customers,
     is_new boolean,
     source_added text,
     verification_required jsonb,
     notices jsonb
 ) returns jsonb
-language plpgsql
+language sql
 stable
 set search_path = ''
 as $$
-declare
-    customer public.customers;
-    order_count bigint;
-    history jsonb;
-    response jsonb;
-begin
-    select * into strict customer from public.customers where id = target_customer_id;
-    select count(*) into order_count from public.orders where customer_id = target_customer_id;
-    select coalesce(jsonb_agg(jsonb_build_object(
-        'id', o.id,
-        'items', o.items,
-        'total', o.total,
-        'currency', o.currency,
-        'status', o.status,
-        'deliveryDate', o.delivery_date,
-        'createdAt', o.created_at
-    ) order by o.created_at desc, o.id desc), '[]'::jsonb) into history
-    from (
-        select * from public.orders
-        where customer_id = target_customer_id
-        order by created_at desc, id desc
-        limit 10
-    ) as o;
-
-    response := jsonb_build_object(
+    select jsonb_build_object(
         'customer', jsonb_build_object(
             'id', customer.id,
             'name', nullif(concat_ws(' ', customer.first_name, customer.last_name), ''),
@@ -93,30 +73,56 @@ begin
             'accountSources', coalesce(customer.preferences -> 'account_sources', '[]'::jsonb),
             '_internalId', customer.id
         ),
-        'orderHistory', history,
-        'summary', private.customer_summary(
-            customer, is_new, order_count, source_added, verification_required
+        'orderHistory', coalesce((
+            select jsonb_agg(jsonb_build_object(
+                'id', o.id,
+                'items', o.items,
+                'total', o.total,
+                'currency', o.currency,
+                'status', o.status,
+                'deliveryDate', o.delivery_date,
+                'createdAt', o.created_at
+            ) order by o.created_at desc, o.id desc)
+            from (
+                select * from public.orders
+                where customer_id = customer.id
+                order by created_at desc, id desc
+                limit 10
+            ) as o
+        ), '[]'::jsonb),
+        'summary', customer_management.customer_summary(
+            customer, is_new,
+            (select count(*) from public.orders where customer_id = customer.id),
+            source_added, verification_required
         )
-    );
-    if jsonb_array_length(coalesce(verification_required, '[]'::jsonb)) > 0 then
-        response := response || jsonb_build_object('verificationRequired', verification_required);
-    end if;
-    if jsonb_array_length(coalesce(notices, '[]'::jsonb)) > 0 then
-        response := response || jsonb_build_object('notices', notices);
-    end if;
-    return response;
-end;
+    )
+    || case
+        when jsonb_array_length(coalesce(verification_required, '[]'::jsonb)) > 0
+            then jsonb_build_object('verificationRequired', verification_required)
+        else '{}'::jsonb
+    end
+    || case
+        when jsonb_array_length(coalesce(notices, '[]'::jsonb)) > 0
+            then jsonb_build_object('notices', notices)
+        else '{}'::jsonb
+    end
 $$;
 
-comment on function private.success_response(uuid, boolean, text, jsonb, jsonb) is
+comment on function customer_management.success_response(
+    public.customers, boolean, text, jsonb, jsonb
+) is
 'Builds the contract''s success shape for one account.';
+
+revoke all on function customer_management.success_response(
+    public.customers, boolean, text, jsonb, jsonb
+) from public, anon, authenticated, service_role;
 
 -- The conflict shape. A trusted caller sees each account's id, contact data and channel;
 -- an end user sees masked contact data and the channel only.
-create function private.conflict_response(
+create function customer_management.conflict_response(
     conflict_id uuid,
     customer_ids uuid[],
-    caller private.api_caller,
+    caller customer_management.api_caller,
     notices jsonb
 ) returns jsonb
 language sql
@@ -135,8 +141,8 @@ as $$
                         'phone', c.phone,
                         'source', c.preferences ->> 'created_via'
                     )) else jsonb_strip_nulls(jsonb_build_object(
-                        'email', private.mask_email(c.email),
-                        'phone', private.mask_phone(c.phone),
+                        'email', customer_management.mask_email(c.email),
+                        'phone', customer_management.mask_phone(c.phone),
                         'source', c.preferences ->> 'created_via'
                     )) end
                     order by c.created_at, c.id
@@ -159,5 +165,9 @@ as $$
     end
 $$;
 
-comment on function private.conflict_response(uuid, uuid[], private.api_caller, jsonb) is
+comment on function customer_management.conflict_response(uuid, uuid[], customer_management.api_caller, jsonb) is
 'Builds the contract''s conflict shape; masks the accounts for end users.';
+
+revoke all on function customer_management.conflict_response(
+    uuid, uuid[], customer_management.api_caller, jsonb
+) from public, anon, authenticated, service_role;

@@ -4,7 +4,7 @@
 -- through; until then there is no way around it short of dropping the trigger (DDL,
 -- which the migration history shows).
 
-create function private.refuse_audit_change() returns trigger
+create function customer_management.refuse_audit_change() returns trigger
 language plpgsql
 set search_path = ''
 as $$
@@ -18,23 +18,24 @@ begin
 end;
 $$;
 
-comment on function private.refuse_audit_change() is
+comment on function customer_management.refuse_audit_change() is
 'Trigger: refuses UPDATE, DELETE and TRUNCATE on the audit tables, for every role.';
 
+revoke all on function customer_management.refuse_audit_change()
+from public, anon, authenticated, service_role;
+
 create trigger merge_log_append_only
-before update or delete on private.merge_log
-for each row execute function private.refuse_audit_change();
+before update or delete on customer_management.merge_log
+for each row execute function customer_management.refuse_audit_change();
 
 create trigger merge_log_no_truncate
-before truncate on private.merge_log
-for each statement execute function private.refuse_audit_change();
+before truncate on customer_management.merge_log
+for each statement execute function customer_management.refuse_audit_change();
 
 create trigger audit_log_append_only
-before update or delete on private.audit_log
-for each row execute function private.refuse_audit_change();
+before update or delete on customer_management.audit_log
+for each row execute function customer_management.refuse_audit_change();
 
 create trigger audit_log_no_truncate
-before truncate on private.audit_log
-for each statement execute function private.refuse_audit_change();
-
-revoke all on private.merge_log, private.audit_log from public, anon, authenticated, service_role;
+before truncate on customer_management.audit_log
+for each statement execute function customer_management.refuse_audit_change();

@@ -2,47 +2,28 @@
 -- phone or email is. Each function returns null for a blocked placeholder and raises a
 -- stable error code for malformed input.
 
--- Raises one of the kit's errors. message is the stable code callers switch on; detail
--- says what was wrong and hint what to do. P0001 becomes HTTP 400 in PostgREST, PTxyz
--- becomes HTTP xyz, 42501 becomes 401/403.
-create function private.raise_error(
-    code text, detail text, hint text default null, sqlstate text default 'P0001'
-) returns void
-language plpgsql
-volatile
-set search_path = ''
-as $$
-begin
-    raise exception using
-        errcode = sqlstate,
-        message = code,
-        detail = detail,
-        hint = coalesce(hint, '');
-end;
-$$;
-
-comment on function private.raise_error(text, text, text, text) is
-'Raises a kit error: message = stable code, detail = what was wrong, hint = what to do.';
-
 -- True when a trimmed, lower-cased raw value is a generic placeholder such as "unknown".
-create function private.is_placeholder(raw_value text) returns boolean
+create function customer_management.is_placeholder(raw_value text) returns boolean
 language sql
 stable
 set search_path = ''
 as $$
     select exists (
-        select 1 from private.blocked_values as b
+        select 1 from customer_management.blocked_values as b
         where b.kind = 'any' and b.value = lower(btrim(raw_value))
     )
 $$;
 
-comment on function private.is_placeholder(text) is
+comment on function customer_management.is_placeholder(text) is
 'True for placeholder values (unknown, none, n/a, ...) that are ignored, never stored.';
+
+revoke all on function customer_management.is_placeholder(text)
+from public, anon, authenticated, service_role;
 
 -- Phone to E.164. "+" kept, "00" read as "+", spaces, dots, dashes and brackets removed;
 -- a national number is read in the configured default country. Returns null for a
 -- placeholder or an all-same-digit number; raises invalid_phone for anything else.
-create function private.normalize_phone(raw_phone text) returns text
+create function customer_management.normalize_phone(raw_phone text) returns text
 language plpgsql
 stable
 set search_path = ''
@@ -51,9 +32,15 @@ declare
     compact text;
     digits text;
     national text;
-    country private.phone_countries;
+    country customer_management.phone_countries;
 begin
-    if raw_phone is null or btrim(raw_phone) = '' or private.is_placeholder(raw_phone) then
+    -- Already a well-formed North American E.164 number (what the chatbot's telephony
+    -- sends): nothing to rewrite, only the one-repeated-digit placeholder to rule out.
+    if raw_phone ~ '^\+1[2-9][0-9]{9}$' and substr(raw_phone, 3) !~ '^([0-9])\1*$' then
+        return raw_phone;
+    end if;
+    if raw_phone is null or btrim(raw_phone) = ''
+        or (raw_phone !~ '[0-9]' and customer_management.is_placeholder(raw_phone)) then
         return null;
     end if;
 
@@ -61,7 +48,9 @@ begin
     compact := regexp_replace(btrim(raw_phone), '^tel:', '', 'i');
     compact := regexp_replace(compact, '^((\+|00)\s*[1-9][0-9]{0,2})\s*\(0\)', '\1');
     -- Separators, including the no-break and thin spaces that copy-paste brings along.
-    compact := regexp_replace(compact, '[\s.()\[\]/\u00a0\u2000-\u200b\u202f\u2010-\u2015-]', '', 'g');
+    compact := regexp_replace(
+        compact, '[\s.()\[\]/\u00a0\u2000-\u200b\u202f\u2010-\u2015-]', '', 'g'
+    );
     if compact like '00%' then
         compact := '+' || substr(compact, 3);
     end if;
@@ -74,14 +63,14 @@ begin
     if compact ~ '^\+[0-9]+$' then
         digits := substr(compact, 2);
         if digits !~ '^[1-9][0-9]{7,14}$' then
-            perform private.raise_error(
+            perform customer_management.raise_error(
                 'invalid_phone', 'An international phone number needs 8 to 15 digits after +.',
                 'Send the number in E.164 form, for example +15551234567.'
             );
         end if;
         -- North American numbers have a fixed shape; check it so typos are caught.
         if digits like '1%' and digits !~ '^1[2-9][0-9]{9}$' then
-            perform private.raise_error(
+            perform customer_management.raise_error(
                 'invalid_phone', 'A +1 number needs a 10-digit national number.',
                 'Send the number in E.164 form, for example +15551234567.'
             );
@@ -89,7 +78,7 @@ begin
         -- "+44 020 ..." keeps the national trunk 0 by mistake: drop it where the country
         -- code is known to use one.
         select pc.* into country
-        from private.phone_countries as pc
+        from customer_management.phone_countries as pc
         where digits like pc.calling_code || pc.trunk_prefix || '%' and pc.trunk_prefix = '0'
         order by length(pc.calling_code) desc
         limit 1;
@@ -98,15 +87,16 @@ begin
         end if;
         national := coalesce((
             select substr(digits, length(pc.calling_code) + 1)
-            from private.phone_countries as pc
+            from customer_management.phone_countries as pc
             where digits like pc.calling_code || '%'
             order by length(pc.calling_code) desc
             limit 1
         ), digits);
     elsif compact ~ '^[0-9]+$' then
         select pc.* into country
-        from private.settings as s
-        inner join private.phone_countries as pc on pc.country_code = s.default_phone_country;
+        from customer_management.settings as s
+        inner join customer_management.phone_countries as pc
+            on s.default_phone_country = pc.country_code;
 
         national := compact;
         -- Drop a trunk prefix (the 1 of "1 555 ...", the 0 of "020 ...") when what
@@ -121,7 +111,7 @@ begin
             and country.max_national_digits
             or national like '0%'
             or (country.calling_code = '1' and national !~ '^[2-9]') then
-            perform private.raise_error(
+            perform customer_management.raise_error(
                 'invalid_phone',
                 format('Not a valid %s phone number.', country.country_code),
                 'Include the area code, or send the number in E.164 form (+15551234567).'
@@ -129,13 +119,13 @@ begin
         end if;
         digits := country.calling_code || national;
         if length(digits) > 15 then
-            perform private.raise_error(
+            perform customer_management.raise_error(
                 'invalid_phone', 'A phone number has at most 15 digits.',
                 'Send the number in E.164 form, for example +15551234567.'
             );
         end if;
     else
-        perform private.raise_error(
+        perform customer_management.raise_error(
             'invalid_phone',
             'A phone number may hold only digits, a leading + and spaces, dots, dashes '
             || 'or brackets.',
@@ -151,12 +141,15 @@ begin
 end;
 $$;
 
-comment on function private.normalize_phone(text) is
+comment on function customer_management.normalize_phone(text) is
 'Phone to E.164 in the default country; null for placeholders; raises invalid_phone.';
+
+revoke all on function customer_management.normalize_phone(text)
+from public, anon, authenticated, service_role;
 
 -- Email to its match key: trimmed and case-folded. Returns null for placeholders and
 -- blocked domains (chatbot_temp@temp.local); raises invalid_email when malformed.
-create function private.normalize_email(raw_email text) returns text
+create function customer_management.normalize_email(raw_email text) returns text
 language plpgsql
 stable
 set search_path = ''
@@ -166,7 +159,8 @@ declare
     local_part text;
     domain text;
 begin
-    if raw_email is null or btrim(raw_email) = '' or private.is_placeholder(raw_email) then
+    if raw_email is null or btrim(raw_email) = ''
+        or customer_management.is_placeholder(raw_email) then
         return null;
     end if;
 
@@ -174,7 +168,7 @@ begin
     -- (the dotted capital I, the Kelvin sign) onto ASCII ones, which would let two
     -- different addresses share one match key.
     if btrim(raw_email) ~ '[^[:ascii:]]' then
-        perform private.raise_error(
+        perform customer_management.raise_error(
             'invalid_email', 'Only ASCII email addresses are accepted.',
             'Send an internationalised domain in its xn-- form.'
         );
@@ -185,7 +179,7 @@ begin
 
     -- Placeholders first: some blocked domains (localhost) are not valid domains at all.
     if exists (
-        select 1 from private.blocked_values as b
+        select 1 from customer_management.blocked_values as b
         where (b.kind = 'email' and b.value = email)
             or (b.kind = 'email_domain' and (domain = b.value or domain like '%.' || b.value))
     ) then
@@ -198,7 +192,7 @@ begin
         or local_part !~ '^[a-z0-9!#$%&''*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&''*+/=?^_`{|}~-]+)*$'
         or domain !~ '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$'
         then
-        perform private.raise_error(
+        perform customer_management.raise_error(
             'invalid_email', 'Not a valid email address.',
             'Send an address of the form name@example.com.'
         );
@@ -208,5 +202,8 @@ begin
 end;
 $$;
 
-comment on function private.normalize_email(text) is
+comment on function customer_management.normalize_email(text) is
 'Email to its trimmed, case-folded match key; null for placeholders; raises invalid_email.';
+
+revoke all on function customer_management.normalize_email(text)
+from public, anon, authenticated, service_role;

@@ -1,7 +1,7 @@
--- Nothing in private is reachable by the API roles except the definer behind the public
--- RPC: no table privileges for anon, authenticated or service_role, and EXECUTE only on
--- private.resolve_customer(jsonb) for authenticated and service_role. In public, only the
--- RPC itself is executable, and not by anon.
+-- Nothing in the kit's schema is reachable by the API roles except the definer behind the
+-- public RPC (and, for end users, the check of their direct edits): no table privileges for
+-- anon, authenticated or service_role. In public, only the RPC itself is executable, and
+-- not by anon.
 begin;
 set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
@@ -14,7 +14,7 @@ from pg_catalog.pg_proc as p
 inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
 cross join pg_catalog.pg_roles as r
 where
-    n.nspname in ('public', 'private')
+    n.nspname in ('public', 'customer_management')
     and r.rolname in ('anon', 'authenticated', 'service_role')
     and pg_catalog.has_function_privilege(r.oid, p.oid, 'EXECUTE')
     and not exists (
@@ -30,14 +30,15 @@ select is(
     array(select grant_held from api_executable_functions),
     array[
         'authenticated customer_management(jsonb)',
-        'authenticated private.resolve_customer(jsonb)',
+        'authenticated customer_management.check_profile_edit(text,text,text[])',
+        'authenticated customer_management.resolve_customer(jsonb)',
         'service_role customer_management(jsonb)',
-        'service_role private.resolve_customer(jsonb)'
+        'service_role customer_management.resolve_customer(jsonb)'
     ],
     'API roles execute only the RPC and the definer behind it'
 );
 
-create temporary view private_relation_privileges as
+create temporary view kit_relation_privileges as
 select format('%s %I.%I %s', r.rolname, n.nspname, c.relname, p.privilege) as offender
 from pg_catalog.pg_class as c
 inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
@@ -47,7 +48,7 @@ cross join
         'SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'
     ]) as p (privilege)
 where
-    n.nspname = 'private'
+    n.nspname = 'customer_management'
     and c.relkind in ('r', 'p', 'v', 'm', 'f')
     and r.rolname in ('anon', 'authenticated', 'service_role')
     and (
@@ -60,30 +61,30 @@ where
 order by 1;
 
 select is_empty(
-    'select offender from private_relation_privileges',
-    'no API role has any privilege on a private table'
+    'select offender from kit_relation_privileges',
+    'no API role has any privilege on a table in the kit schema'
 );
 
--- The checks can fail: an extra grant on a private function or table is named.
-grant execute on function private.mask_phone(text) to authenticated;
-grant select on private.audit_log to service_role;
+-- The checks can fail: an extra grant on a kit function or table is named.
+grant execute on function customer_management.mask_phone(text) to authenticated;
+grant select on customer_management.audit_log to service_role;
 
 select is(
     array(
         select grant_held from api_executable_functions
         where grant_held like '%mask_phone%'
     ),
-    array['authenticated private.mask_phone(text)'],
+    array['authenticated customer_management.mask_phone(text)'],
     'an extra EXECUTE grant to an API role is reported'
 );
 
 select is(
     array(
-        select offender from private_relation_privileges
+        select offender from kit_relation_privileges
         where offender like '%audit_log%'
     ),
-    array['service_role private.audit_log SELECT'],
-    'a privilege of an API role on a private table is reported'
+    array['service_role customer_management.audit_log SELECT'],
+    'a privilege of an API role on a table in the kit schema is reported'
 );
 
 select * from finish();

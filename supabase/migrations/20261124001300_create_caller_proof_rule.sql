@@ -1,0 +1,89 @@
+-- The caller-proof rule: which identifiers of a request the caller has proven (they may
+-- find, open, extend or merge accounts) and which are verified (ownership established).
+--
+--   caller                      auth user id      email                   phone
+--   end user (authenticated)    own id: proven,   confirmed in            confirmed in
+--                               verified          auth.users: proven,     auth.users: proven,
+--                                                 verified; else claimed  verified; else claimed
+--   service role, chatbot       named user:       proven                  the line: proven,
+--                               proven, verified                          verified
+--   service role, webapp        named user:       proven                  proven
+--                               proven, verified
+--
+-- A claimed identifier is stored as pending on the account the request resolves to and
+-- listed in verificationRequired; it never matches anyone.
+
+create function customer_management.caller_proof(
+    caller customer_management.api_caller,
+    request customer_management.resolution_request
+) returns customer_management.identifier_claim[]
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+    user_id uuid := case when caller.trusted then request.auth_user_id else caller.uid end;
+    account auth.users;
+    email_confirmed boolean := false;
+    phone_confirmed boolean := false;
+begin
+    if not caller.trusted and request.auth_user_id <> caller.uid then
+        perform customer_management.raise_error(
+            'forbidden', 'authUserId must be the signed-in user''s own id.',
+            'Leave authUserId out, or send the id of the user whose token you use.', '42501'
+        );
+    end if;
+    if user_id is not null then
+        select u.* into account from auth.users as u
+        where u.id = user_id and u.deleted_at is null;
+        if account.id is null and caller.trusted then
+            perform customer_management.raise_error(
+                'unknown_auth_user', 'authUserId is not a user of this project.',
+                'Send user.id of an existing Supabase Auth user.'
+            );
+        elsif account.id is null then
+            perform customer_management.raise_error(
+                'not_authenticated', 'The signed-in user no longer exists.',
+                'Sign in again.', 'PT401'
+            );
+        end if;
+        -- What that auth user has confirmed (Supabase Auth stores phones as digits).
+        email_confirmed := request.email is not null
+            and account.email_confirmed_at is not null
+            and lower(btrim(account.email)) = request.email
+            and btrim(account.email) !~ '[^[:ascii:]]';
+        phone_confirmed := request.phone is not null
+            and account.phone_confirmed_at is not null
+            and '+' || regexp_replace(account.phone, '[^0-9]', '', 'g') = request.phone;
+    end if;
+
+    return array(
+        select row(c.type, c.value, c.display_value, c.proven, c.verified)
+            ::customer_management.identifier_claim
+        from (values
+            ('auth_user', account.id::text, account.id::text, true, true),
+            (
+                'email', request.email, request.email_display,
+                caller.trusted or email_confirmed, email_confirmed
+            ),
+            (
+                'phone', request.phone, request.phone,
+                caller.trusted or phone_confirmed,
+                phone_confirmed or (caller.trusted and request.source = 'chatbot')
+            )
+        ) as c (type, value, display_value, proven, verified)
+        where c.value is not null
+    );
+end;
+$$;
+
+comment on function customer_management.caller_proof(
+    customer_management.api_caller, customer_management.resolution_request
+) is
+'The caller-proof rule: each identifier of a request as proven (may open accounts) and '
+'verified (ownership established), or merely claimed. Raises forbidden, not_authenticated '
+'or unknown_auth_user for an auth user id the caller may not use.';
+
+revoke all on function customer_management.caller_proof(
+    customer_management.api_caller, customer_management.resolution_request
+) from public, anon, authenticated, service_role;

@@ -1,0 +1,310 @@
+-- The resolution itself and the public RPC PostgREST exposes.
+--
+-- Decision table, once the caller-proof and verified-owner rules have said which accounts
+-- the request opens:
+--
+--   accounts opened   caller                        action
+--   none              anyone allowed                create one
+--   one               anyone allowed                update it (a pure lookup writes nothing)
+--   several           trusted, with mergeIfFound    merge them, then update the survivor
+--   several           otherwise                     record a conflict, answer with it
+
+-- Raises serialization_failure when one of the accounts was merged away by a request
+-- that committed after this one matched: resolve_customer then resolves again.
+create function customer_management.ensure_live_customers(customer_ids uuid[]) returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+    if exists (
+        select 1 from public.customers as c
+        where c.id = any(customer_ids) and c.merged_into is not null
+    ) then
+        raise exception using
+            errcode = '40001',
+            message = 'customer merged concurrently',
+            detail = 'An account this request matched was merged by another request.';
+    end if;
+end;
+$$;
+
+comment on function customer_management.ensure_live_customers(uuid[]) is
+'Raises 40001 if an account was merged by a concurrent request, so the request is retried.';
+
+revoke all on function customer_management.ensure_live_customers(uuid[])
+from public, anon, authenticated, service_role;
+
+-- Merges the opened accounts into the survivor chosen by the fixed rule (the auth-linked
+-- account, else the oldest). Returns the survivor, or null when two of them belong to
+-- different logins (never merged automatically).
+create function customer_management.merge_opened_accounts(
+    opened uuid[],
+    caller customer_management.api_caller,
+    source text,
+    reason text
+) returns uuid
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    survivor_id uuid;
+    merged_id uuid;
+    open_conflict_id uuid;
+begin
+    perform 1 from public.customers where id = any(opened) order by id for update;
+    perform customer_management.ensure_live_customers(opened);
+    survivor_id := customer_management.choose_survivor(opened);
+    if survivor_id is null then
+        return null;
+    end if;
+    select cc.id into open_conflict_id
+    from customer_management.customer_conflicts as cc
+    where cc.status = 'open'
+        and cc.customer_ids = (select array_agg(x order by x) from unnest(opened) as x);
+    for merged_id in
+        select c.id from public.customers as c
+        where c.id = any(opened) and c.id <> survivor_id
+        order by c.created_at, c.id
+    loop
+        perform customer_management.merge_customer(
+            survivor_id, merged_id, caller, source, reason, open_conflict_id
+        );
+    end loop;
+    return survivor_id;
+end;
+$$;
+
+comment on function customer_management.merge_opened_accounts(
+    uuid[], customer_management.api_caller, text, text
+) is
+'Merges accounts into the survivor (auth-linked, else oldest); null if two logins own them.';
+
+revoke all on function customer_management.merge_opened_accounts(
+    uuid[], customer_management.api_caller, text, text
+) from public, anon, authenticated, service_role;
+
+-- The write path: resolves one validated request under the identifier locks and returns
+-- the response.
+create function customer_management.resolve_claims(
+    request customer_management.resolution_request,
+    caller customer_management.api_caller,
+    claims customer_management.identifier_claim[]
+) returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    owners customer_management.identifier_owners;
+    target_customer_id uuid;
+    is_new boolean := false;
+    sources_before jsonb;
+    claim customer_management.identifier_claim;
+    released_id bigint;
+    outcome text;
+    changed text [];
+    customer public.customers;
+    verification_required jsonb := '[]'::jsonb;
+    notices jsonb := request.notices;
+begin
+    perform customer_management.lock_identifiers(claims);
+    owners := customer_management.verified_owner_wins(caller, claims);
+    foreach released_id in array owners.released loop
+        perform customer_management.release_identifier(
+            released_id, caller, request.source, 'verified_owner'
+        );
+    end loop;
+
+    if cardinality(owners.matched) = 0 then
+        target_customer_id := customer_management.create_customer(request, caller);
+        is_new := true;
+    elsif cardinality(owners.matched) = 1 then
+        target_customer_id := owners.matched[1];
+    elsif caller.trusted and request.merge_if_found then
+        target_customer_id := customer_management.merge_opened_accounts(
+            owners.matched, caller, request.source, 'mergeIfFound'
+        );
+        notices := notices || jsonb_build_array(case
+            when target_customer_id is null then jsonb_build_object(
+                'code', 'merge_blocked',
+                'message', 'The accounts belong to different sign-in users; '
+                || 'support must resolve this conflict.'
+            )
+            else jsonb_build_object(
+                'code', 'accounts_merged',
+                'message', format(
+                    '%s accounts were merged into this one.', cardinality(owners.matched)
+                )
+            )
+        end);
+    elsif request.merge_if_found then
+        notices := notices || jsonb_build_array(jsonb_build_object(
+            'code', 'merge_requires_service_role',
+            'message', 'Only the service role may merge accounts; the conflict was recorded.'
+        ));
+    end if;
+
+    if target_customer_id is null then
+        return customer_management.conflict_response(
+            customer_management.record_conflict(
+                owners.matched,
+                (select array_agg(c.type) from unnest(claims) as c where c.proven),
+                caller, request.source
+            ),
+            owners.matched, caller, notices
+        );
+    end if;
+
+    select c.preferences -> 'account_sources' into sources_before
+    from public.customers as c where c.id = target_customer_id;
+
+    for claim in
+        select * from unnest(claims) as c
+        order by array_position(array['auth_user', 'email', 'phone'], c.type)
+    loop
+        outcome := customer_management.attach_identifier(
+            target_customer_id, claim, request.source
+        );
+        if outcome = 'pending' then
+            verification_required := verification_required || jsonb_build_array(
+                jsonb_build_object('type', claim.type, 'value', claim.display_value)
+            );
+        elsif outcome = 'limit_reached' then
+            notices := notices || jsonb_build_array(jsonb_build_object(
+                'code', 'identifier_limit_reached', 'field', claim.type,
+                'message', format('This account already holds the most %s identifiers allowed; '
+                    || 'the new one was not added.', claim.type)
+            ));
+        elsif outcome = 'attached' and not is_new then
+            perform customer_management.write_audit(
+                'link', target_customer_id, null, caller, request.source,
+                jsonb_build_object('identifier_type', claim.type)
+            );
+        end if;
+    end loop;
+
+    changed := customer_management.refresh_customer(target_customer_id, request);
+    if not is_new and cardinality(changed) > 0 then
+        perform customer_management.write_audit(
+            'update', target_customer_id, null, caller, request.source,
+            jsonb_build_object('fields', to_jsonb(changed))
+        );
+    end if;
+    -- Anything written above holds a lock that keeps a concurrent merge off this
+    -- account until commit; one that committed first shows here, and we start over.
+    perform customer_management.ensure_live_customers(array[target_customer_id]);
+
+    select * into strict customer from public.customers where id = target_customer_id;
+    return customer_management.success_response(
+        customer,
+        is_new,
+        case
+            when not is_new and not coalesce(sources_before, '[]'::jsonb) ? request.source
+                then request.source
+        end,
+        verification_required,
+        notices
+    );
+end;
+$$;
+
+comment on function customer_management.resolve_claims(
+    customer_management.resolution_request,
+    customer_management.api_caller,
+    customer_management.identifier_claim[]
+) is
+'The write path of the decision table: create, update, merge or flag a conflict, under '
+'identifier locks.';
+
+revoke all on function customer_management.resolve_claims(
+    customer_management.resolution_request,
+    customer_management.api_caller,
+    customer_management.identifier_claim[]
+) from public, anon, authenticated, service_role;
+
+-- Entry point behind the RPC: reads the caller, validates the body, applies the
+-- caller-proof rule and the rate limit, then answers. A returning customer whose request
+-- adds nothing is answered from one read (no lock, no write, no subtransaction); anything
+-- else takes the write path, where a lost race (unique violation, deadlock, a concurrent
+-- merge) is retried and never reaches the caller.
+create function customer_management.resolve_customer(request jsonb) returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+    caller customer_management.api_caller := customer_management.current_caller();
+    parsed customer_management.resolution_request
+        := customer_management.parse_request(request);
+    claims customer_management.identifier_claim []
+        := customer_management.caller_proof(caller, parsed);
+    owners customer_management.identifier_owners;
+    customer public.customers;
+    response jsonb;
+    attempt integer := 0;
+begin
+    if cardinality(claims) = 0 then
+        perform customer_management.raise_error(
+            'missing_identifier', 'Send a phone, an email or an authUserId.',
+            'Placeholder values such as chatbot_temp@temp.local do not count.'
+        );
+    end if;
+    perform customer_management.apply_rate_limit(caller, claims);
+
+    owners := customer_management.verified_owner_wins(caller, claims);
+    if owners.complete and cardinality(owners.released) = 0 then
+        select * into customer from public.customers where id = owners.matched[1];
+        if customer.merged_into is null
+            and customer_management.refreshed_customer(customer, parsed) = customer then
+            return customer_management.success_response(
+                customer, false, null, '[]'::jsonb, parsed.notices
+            );
+        end if;
+    end if;
+
+    loop
+        attempt := attempt + 1;
+        begin
+            response := customer_management.resolve_claims(parsed, caller, claims);
+            exit;
+        exception when unique_violation or deadlock_detected or serialization_failure then
+            if attempt >= 3 then
+                perform customer_management.raise_error(
+                    'try_again', 'The account was being changed by another request.',
+                    'Retry the request.', 'PT503'
+                );
+            end if;
+        end;
+    end loop;
+    return response;
+end;
+$$;
+
+comment on function customer_management.resolve_customer(jsonb) is
+'Definer behind public.customer_management: caller, validation, proof, then the read path '
+'or the write path with retry on races.';
+
+revoke all on function customer_management.resolve_customer(jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function customer_management.resolve_customer(jsonb)
+to authenticated, service_role;
+
+-- The RPC. A single unnamed jsonb parameter, so PostgREST passes the request body as it
+-- is: supabase.rpc('customer_management', {...}) sends the contract's body unchanged.
+create function public.customer_management(jsonb) returns jsonb
+language sql
+volatile
+security invoker
+set search_path = ''
+as $$
+    select customer_management.resolve_customer($1)
+$$;
+
+comment on function public.customer_management(jsonb) is
+'Find, create, update or merge the customer for a phone / email / auth user. See README.';
+
+revoke all on function public.customer_management(jsonb) from public, anon;
+grant execute on function public.customer_management(jsonb) to authenticated, service_role;
