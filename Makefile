@@ -1,4 +1,5 @@
-# Developer entry points. Each target works on a fresh Debian/Ubuntu machine, also as root.
+# Developer entry points. Each target works on a fresh Debian/Ubuntu machine, also as root:
+# what is missing is installed (apt when root; otherwise the one line to run is printed).
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -7,8 +8,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_MAJOR ?= 15
+PG_BIN := /usr/lib/postgresql/$(PG_MAJOR)/bin
 PG_SHARE := /usr/share/postgresql/$(PG_MAJOR)/extension
-APT_PACKAGES := postgresql-$(PG_MAJOR)-pgtap libtap-parser-sourcehandler-pgtap-perl \
+TEST_APT_PACKAGES := postgresql-$(PG_MAJOR)-pgtap libtap-parser-sourcehandler-pgtap-perl \
 	postgresql-$(PG_MAJOR)-plpgsql-check
 SQL_DIRS := sql supabase
 # Deno for the Edge Function: the npm package `deno` (it ships the binary) in .local/deno,
@@ -18,49 +20,61 @@ DENO_HOME := .local/deno
 DENO := $(DENO_HOME)/node_modules/.bin/deno
 DENO_DIR ?= $(CURDIR)/$(DENO_HOME)/cache
 export DENO_DIR
+# The real Supabase CLI, pinned, from npm (db push / migration list need no Docker).
+SUPABASE_CLI_VERSION ?= 2.117.0
+SUPABASE_CLI_HOME := .local/supabase-cli
+SUPABASE_CLI := $(SUPABASE_CLI_HOME)/node_modules/.bin/supabase
 FUNCTIONS := supabase/functions
 FUNCTION := $(FUNCTIONS)/customer-management
 
-.PHONY: help setup system-deps test pytest pgtap lint demo run db-start db-stop bench \
-	deno deno-test
+# apt-get install as root, else print the command for the user to run.
+define apt_install
+	if [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update && apt-get install -y --no-install-recommends $(1); \
+	else \
+		echo "missing: $(1); install with:" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y $(1)" >&2; \
+		exit 1; \
+	fi
+endef
+
+.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench \
+	node deno deno-test supabase-cli contract
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed system-deps deno ## create .venv with the kit and dev tools; install pgTAP/pg_prove/plpgsql_check; Deno
+setup: $(VENV)/.installed system-deps deno supabase-cli ## everything make test needs: .venv, PostgreSQL, pgTAP, plpgsql_check, Deno, Supabase CLI
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
 		echo "could not create $(VENV): install python3-venv (Python >= 3.11)" >&2; exit 1; }
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[all,dev]'
 	@touch $@
 
-system-deps: ## install pgTAP, pg_prove and plpgsql_check from apt when missing
+postgres: ## PostgreSQL server binaries (initdb, pg_ctl, postgres)
+	@if command -v pg_ctl >/dev/null && command -v initdb >/dev/null \
+		|| ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL server binaries are installed"; \
+	else \
+		$(call apt_install,postgresql-$(PG_MAJOR)); \
+	fi
+
+system-deps: postgres ## pgTAP, pg_prove and plpgsql_check for the tests
 	@missing=0; \
 	command -v pg_prove >/dev/null || missing=1; \
 	test -f $(PG_SHARE)/pgtap.control || missing=1; \
 	test -f $(PG_SHARE)/plpgsql_check.control || missing=1; \
 	if [ $$missing = 0 ]; then echo "pgTAP, pg_prove and plpgsql_check are installed"; exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update && apt-get install -y --no-install-recommends $(APT_PACKAGES); \
-	else \
-		echo "missing pgTAP / pg_prove / plpgsql_check; install them with:" >&2; \
-		echo "  sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)" >&2; \
-		exit 1; \
-	fi
+	$(call apt_install,$(TEST_APT_PACKAGES))
+
+node: ## Node.js and npm (for Deno and the Supabase CLI, both installed from npm)
+	@if command -v npm >/dev/null; then echo "npm is installed"; else $(call apt_install,nodejs npm); fi
 
 deno: $(DENO_HOME)/.cached ## Deno from npm into .local/deno; cache the Edge Function's npm imports
 
-$(DENO_HOME)/.installed-$(DENO_VERSION):
-	@command -v npm >/dev/null || { \
-		if [ "$$(id -u)" = 0 ]; then \
-			export DEBIAN_FRONTEND=noninteractive; \
-			apt-get update && apt-get install -y --no-install-recommends nodejs npm; \
-		else \
-			echo "npm is missing; install it with: sudo apt-get install -y nodejs npm" >&2; \
-			exit 1; \
-		fi; }
+$(DENO_HOME)/.installed-$(DENO_VERSION): | node
 	npm install --prefix $(DENO_HOME) --no-audit --no-fund --loglevel=error deno@$(DENO_VERSION)
 	$(DENO) --version
 	@touch $@
@@ -68,6 +82,14 @@ $(DENO_HOME)/.installed-$(DENO_VERSION):
 # deno.lock pins supabase-js; --frozen fails instead of silently changing it.
 $(DENO_HOME)/.cached: $(DENO_HOME)/.installed-$(DENO_VERSION) $(FUNCTION)/deno.json $(FUNCTION)/deno.lock
 	$(DENO) install --frozen --config $(FUNCTION)/deno.json --entrypoint $(FUNCTION)/index.ts
+	@touch $@
+
+supabase-cli: $(SUPABASE_CLI_HOME)/.installed-$(SUPABASE_CLI_VERSION) ## the Supabase CLI from npm into .local/supabase-cli
+
+$(SUPABASE_CLI_HOME)/.installed-$(SUPABASE_CLI_VERSION): | node
+	npm install --prefix $(SUPABASE_CLI_HOME) --no-audit --no-fund --loglevel=error \
+		-E supabase@$(SUPABASE_CLI_VERSION)
+	$(SUPABASE_CLI) --version
 	@touch $@
 
 test: setup ## pytest, the Deno tests, then the pgTAP files; non-zero on any failure
@@ -84,29 +106,33 @@ deno-test: deno ## the Edge Function's Deno unit tests (supabase/functions/**/*_
 	$(DENO) test --cached-only $(FUNCTIONS)
 
 pgtap: ## supabase/tests/database/*.sql through pg_prove on a throwaway migrated database
-	$(PY) -m customer_management.pgtap_runner
+	$(PY) -m customer_management.dev.pgtap_runner
+
+contract: $(VENV)/.installed ## regenerate the Python and TypeScript types from contract.schema.json
+	$(PY) -m customer_management.dev.contract_codegen
 
 lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_check
 	$(VENV)/bin/ruff check python_client tests
 	$(VENV)/bin/ruff format --check python_client tests
 	$(VENV)/bin/sqlfluff lint $(SQL_DIRS)
 	$(VENV)/bin/mypy
+	$(PY) -m customer_management.dev.contract_codegen --check
 	$(DENO) fmt --check $(FUNCTIONS)
 	$(DENO) lint $(FUNCTIONS)
 	$(DENO) check --frozen --config $(FUNCTION)/deno.json $(FUNCTION)/index.ts
-	$(PY) -m pytest -q -p no:cacheprovider tests/test_plpgsql_check.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/sql/test_plpgsql_check.py
 
-demo: $(VENV)/.installed ## replay the brief's three scenarios on a throwaway database
+demo: $(VENV)/.installed postgres ## replay the brief's three scenarios on a throwaway database
 	$(PY) -m customer_management demo
 
-run: $(VENV)/.installed ## the local API (PostgREST-compatible proxy) on the local database
+run: $(VENV)/.installed postgres ## the local API (PostgREST-compatible proxy) on the local database
 	$(PY) -m customer_management run
 
-db-start: $(VENV)/.installed ## start the local database in .local/db and print its URL
+db-start: $(VENV)/.installed postgres ## start the local database in .local/db and print its URL
 	$(PY) -m customer_management db start
 
 db-stop: ## stop the local database
 	$(PY) -m customer_management db stop
 
-bench: $(VENV)/.installed ## benchmarks
-	$(PY) -m customer_management.bench
+bench: $(VENV)/.installed postgres ## benchmarks
+	$(PY) -m customer_management.dev.bench

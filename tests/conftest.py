@@ -19,10 +19,10 @@ import pytest
 import testing.postgresql
 from psycopg import sql
 
-from customer_management.localdb import THROWAWAY_SETTINGS, initdb_args, root_safe_binaries
-from customer_management.localdb import url_for as _url_for
-from customer_management.migrations import apply_migrations, apply_shim
-from helpers import cloned_database
+from customer_management.local.migrations import apply_migrations, apply_shim
+from customer_management.local.server import THROWAWAY_SETTINGS, initdb_args, root_safe_binaries
+from customer_management.local.server import url_for as _url_for
+from support.helpers import cloned_database
 
 TEMPLATE = "cm_template"
 

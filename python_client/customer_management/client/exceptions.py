@@ -4,15 +4,15 @@ and ``hint`` plus the HTTP status.
 For the kit's own errors ``message`` is a stable code (``invalid_phone``, ``rate_limited``,
 ...), ``details`` says what was wrong and ``hint`` what to do; ``code`` is the SQLSTATE
 (``P0001``, ``42501``, ``PT429``) or a ``PGRSTxxx`` code of the HTTP layer. The class is
-picked from the HTTP status, which follows the table in ``customer_management.proxy.statuses``
-(shared with the proxy and the Edge Function).
+picked from the HTTP status, which follows the table in ``customer_management.statuses``
+(shared with the proxy).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from customer_management.proxy import statuses
+from customer_management import statuses
 
 if TYPE_CHECKING:
     from customer_management.client.models import ConflictResult

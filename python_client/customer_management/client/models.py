@@ -1,7 +1,9 @@
 """Typed views of the ``customer_management`` answers (the brief's response formats).
 
-Each dataclass keeps the JSON it came from in ``raw`` so fields the kit adds later are never
-lost; the typed attributes are snake_case versions of the brief's camelCase keys.
+Each dataclass reads one shape of the contract: its ``from_json`` takes the TypedDict that
+``contract_types`` generates from ``contract.schema.json``, so a key the contract does not
+have is a type error. Each keeps the JSON it came from in ``raw``; the typed attributes are
+snake_case versions of the brief's camelCase keys.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
+
+from customer_management.client import contract_types as shapes
 
 
 def _str(value: Any) -> str | None:
@@ -34,7 +38,7 @@ class Notice:
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Notice:
+    def from_json(cls, data: shapes.Notice) -> Notice:
         """Parse one entry of ``notices``."""
         return cls(
             str(data.get("code", "")),
@@ -52,7 +56,7 @@ class VerificationRequest:
     value: str
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> VerificationRequest:
+    def from_json(cls, data: shapes.VerificationRequest) -> VerificationRequest:
         """Parse one entry of ``verificationRequired``."""
         return cls(str(data.get("type", "")), str(data.get("value", "")))
 
@@ -72,7 +76,7 @@ class Customer:
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Customer:
+    def from_json(cls, data: shapes.Customer) -> Customer:
         """Parse ``customer``."""
         return cls(
             id=str(data["id"]),
@@ -101,7 +105,7 @@ class Order:
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Order:
+    def from_json(cls, data: shapes.Order) -> Order:
         """Parse one order; money as ``Decimal``, dates as ``date``/``datetime``."""
         total = data.get("total")
         delivery = data.get("deliveryDate")
@@ -136,7 +140,7 @@ class Resolution:
         return self.customer.is_new_account
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Resolution:
+    def from_json(cls, data: shapes.Success) -> Resolution:
         """Parse the success shape."""
         return cls(
             customer=Customer.from_json(data["customer"]),
@@ -160,7 +164,7 @@ class ConflictAccount:
     source: str | None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ConflictAccount:
+    def from_json(cls, data: shapes.ConflictAccount) -> ConflictAccount:
         """Parse one entry of ``conflicts.accounts``."""
         return cls(
             _str(data.get("id")),
@@ -183,7 +187,7 @@ class ConflictResult:
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ConflictResult:
+    def from_json(cls, data: shapes.Conflict) -> ConflictResult:
         """Parse the conflict shape."""
         conflicts = data.get("conflicts") or {}
         return cls(
@@ -202,7 +206,7 @@ def parse_result(data: Any) -> Resolution | ConflictResult:
     if not isinstance(data, Mapping):
         raise ValueError(f"unexpected customer_management answer: {type(data).__name__}")
     if "customer" in data:
-        return Resolution.from_json(data)
+        return Resolution.from_json(cast(shapes.Success, data))
     if "conflicts" in data:
-        return ConflictResult.from_json(data)
+        return ConflictResult.from_json(cast(shapes.Conflict, data))
     raise ValueError("unexpected customer_management answer: no customer and no conflicts")

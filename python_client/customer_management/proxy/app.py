@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from customer_management.proxy.auth import Authenticator
 from customer_management.proxy.backend import Backend
-from customer_management.proxy.middleware import AccessLogMiddleware, CorsMiddleware
+from customer_management.proxy.middleware import AccessLogMiddleware, cors_options
 from customer_management.proxy.routes import Context, build_routes
 from customer_management.proxy.settings import Settings
 
@@ -47,6 +48,6 @@ def create_app(settings: Settings, backend: Backend | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(AccessLogMiddleware),
-            Middleware(CorsMiddleware, allow_headers=settings.cors_allow_headers),
+            Middleware(CORSMiddleware, **cors_options(settings.cors_allow_headers)),
         ],
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from customer_management.proxy import statuses
+from customer_management import statuses
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 MAX_BODY_DETAIL = "The request body is larger than 16 KB."

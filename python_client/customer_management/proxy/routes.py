@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from customer_management.proxy import bodies, errors, statuses
+from customer_management import statuses
+from customer_management.proxy import bodies, errors
 from customer_management.proxy.auth import Authenticator, Caller
 from customer_management.proxy.backend import Backend, RpcCall, RpcResult
 from customer_management.proxy.settings import Settings

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from customer_management.keys import DEFAULT_JWT_SECRET, SECRET_ENV_VARS
+from customer_management.local.keys import DEFAULT_JWT_SECRET, SECRET_ENV_VARS
 
 MAX_BODY_BYTES = 16 * 1024
 ALLOWED_ROLES: frozenset[str] = frozenset({"anon", "authenticated", "service_role"})

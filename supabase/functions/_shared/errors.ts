@@ -1,147 +1,28 @@
 /**
- * Which HTTP status an answer gets, and PostgREST's error body.
+ * PostgREST's error body, and the one status rule the Edge Function adds.
  *
- * This mirrors `python_client/customer_management/proxy/statuses.py` (the table every HTTP
- * layer of the kit shares) and the error builders of `proxy/errors.py`: change one, change
- * the other; `errors_test.ts` and the end-to-end tests hold them together. The rules, in
- * the order they apply:
- *
- * - A normal return of `customer_management` is 200, except the conflict shape
- *   (`{"error": "Account conflict", "conflicts": {...}}`): 409 with the same body.
- * - `PTxyz` (the kit's `PT413`, `PT429`, `PT503`) is HTTP `xyz`; a 429 also gets
- *   `Retry-After: N` from the hint `"Retry after N seconds."`.
- * - `42501` is 401 for the `anon` role and 403 otherwise.
- * - `P0001` (every validation code) is 400, and so is any SQLSTATE the table does not name.
- * - PostgREST's own `PGRSTxxx` codes have the statuses of `PGRST_STATUS`.
+ * The function does not map SQLSTATEs to HTTP statuses itself: PostgREST (or the kit's
+ * local proxy) already answered the RPC with its status, and that status is passed on
+ * unchanged, with the API's `Retry-After` and `WWW-Authenticate` headers. The only rule
+ * added here is the contract's: the conflict shape, a normal return of the RPC, is 409 on
+ * `/functions/v1/customer-management`. Its marker comes from `contract.schema.json`.
  *
  * The body is always `{"code", "details", "hint", "message"}`; nothing else (no stack, no
  * SQL) ever leaves the function.
  */
 
+import contract from "./contract.schema.json" with { type: "json" };
+import type { ErrorBody } from "./contract.ts";
+
+export type { ErrorBody };
+
 export const CONFLICT_STATUS = 409;
-export const ANON_ROLE = "anon";
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 export const MAX_BODY_DETAIL = "The request body is larger than 16 KB.";
 
-/** Exact SQLSTATEs (PostgREST's `mapSQLtoHTTP`). */
-export const SQLSTATE_STATUS: Readonly<Record<string, number>> = {
-  "23503": 409, // foreign_key_violation
-  "23505": 409, // unique_violation
-  "25006": 405, // read_only_sql_transaction
-  "53400": 500, // configuration_limit_exceeded
-  "57P01": 503, // admin_shutdown
-  "P0001": 400, // raise_exception: the kit's validation errors
-  "42883": 404, // undefined_function
-  "42P01": 404, // undefined_table
-  "42P17": 500, // infinite recursion (policies)
-};
-
-/** Two-character SQLSTATE classes; anything else is 400. */
-export const SQLSTATE_CLASS_STATUS: Readonly<Record<string, number>> = {
-  "08": 503, // connection exception
-  "09": 500, // triggered action exception
-  "0L": 403, // invalid grantor
-  "0P": 403, // invalid role specification
-  "25": 500, // invalid transaction state
-  "28": 403, // invalid authorization specification
-  "2D": 500, // invalid transaction termination
-  "38": 500, // external routine exception
-  "39": 500, // external routine invocation exception
-  "3B": 500, // savepoint exception
-  "40": 500, // transaction rollback
-  "53": 503, // insufficient resources
-  "54": 500, // program limit exceeded
-  "55": 500, // object not in prerequisite state
-  "57": 500, // operator intervention
-  "58": 500, // system error
-  "F0": 500, // configuration file error
-  "HV": 500, // foreign data wrapper error
-  "P0": 500, // other PL/pgSQL errors
-  "XX": 500, // internal error
-};
-
-/** PostgREST's codes for errors raised before SQL runs. */
-export const PGRST_STATUS: Readonly<Record<string, number>> = {
-  PGRST000: 503, // database connection error
-  PGRST001: 503, // database client error
-  PGRST002: 503, // schema cache could not be loaded
-  PGRST003: 504, // timed out waiting for a pool connection
-  PGRST100: 400,
-  PGRST101: 405, // method not allowed on RPC
-  PGRST102: 400, // empty or invalid JSON body
-  PGRST106: 406, // schema not exposed
-  PGRST107: 415,
-  PGRST117: 405, // unsupported HTTP method
-  PGRST125: 404, // invalid path
-  PGRST202: 404, // function not found
-  PGRST203: 300, // ambiguous overloaded function
-  PGRST300: 500, // server lacks a JWT secret
-  PGRST301: 401, // JWT could not be decoded / verified, or bad API key
-  PGRST302: 401, // no credentials at all
-  PGRST303: 401, // JWT claims invalid: expired, not yet valid, role not allowed
-  PGRSTX00: 500, // internal error
-};
-
-function own(
-  table: Readonly<Record<string, number>>,
-  key: string,
-): number | undefined {
-  return Object.hasOwn(table, key) ? table[key] : undefined;
-}
-
-/** PostgREST's HTTP status for a database error raised while `role` acted. */
-export function statusForSqlstate(
-  sqlstate: string,
-  role: string,
-  message = "",
-): number {
-  if (sqlstate === "42501") {
-    return role === ANON_ROLE ? 401 : 403;
-  }
-  if (sqlstate.startsWith("PT")) {
-    const digits = sqlstate.slice(2);
-    const value = Number(digits);
-    return /^[0-9]+$/.test(digits) && value >= 100 && value <= 599
-      ? value
-      : 500;
-  }
-  if (sqlstate === "21000") {
-    return message.endsWith("requires a WHERE clause") ? 400 : 500;
-  }
-  if (
-    sqlstate === "22023" && message.startsWith("role") &&
-    message.endsWith("does not exist")
-  ) {
-    return 401;
-  }
-  return own(SQLSTATE_STATUS, sqlstate) ??
-    own(SQLSTATE_CLASS_STATUS, sqlstate.slice(0, 2)) ?? 400;
-}
-
-/**
- * The HTTP status for any error `code` of a PostgREST body: a SQLSTATE, a `PGRST` code, or
- * a bare three-digit status. Missing or unknown `PGRST` codes are 500.
- */
-export function statusForCode(
-  code: string | null | undefined,
-  role: string,
-  message = "",
-): number {
-  if (!code) {
-    return 500;
-  }
-  const known = own(PGRST_STATUS, code);
-  if (known !== undefined) {
-    return known;
-  }
-  if (code.startsWith("PGRST")) {
-    return 500;
-  }
-  if (/^[0-9]{3}$/.test(code)) {
-    return Number(code);
-  }
-  return statusForSqlstate(code, role, message);
-}
+/** The `error` value of the conflict shape, as the contract fixes it. */
+export const CONFLICT_ERROR: string =
+  contract.$defs.Conflict.properties.error.const;
 
 /** Whether a `customer_management` result is the conflict shape (HTTP 409). */
 export function isConflict(result: unknown): boolean {
@@ -150,32 +31,13 @@ export function isConflict(result: unknown): boolean {
   }
   const record = result as Record<string, unknown>;
   const conflicts = record.conflicts;
-  return record.error === "Account conflict" && typeof conflicts === "object" &&
+  return record.error === CONFLICT_ERROR && typeof conflicts === "object" &&
     conflicts !== null && !Array.isArray(conflicts);
 }
 
 /** Status of a normal return on `/functions/v1/customer-management`: 409 or 200. */
 export function functionStatus(result: unknown): number {
   return isConflict(result) ? CONFLICT_STATUS : 200;
-}
-
-/** Seconds to wait from a `rate_limited` hint such as `"Retry after 42 seconds."`. */
-export function retryAfterSeconds(
-  hint: string | null | undefined,
-): number | null {
-  if (!hint) {
-    return null;
-  }
-  const match = /(\d+)\s*second/i.exec(hint);
-  return match ? Number(match[1]) : null;
-}
-
-/** PostgREST's error body, keys in its (alphabetical) order. */
-export interface ErrorBody {
-  code: string;
-  details: string | null;
-  hint: string | null;
-  message: string;
 }
 
 /** An error answer: status, PostgREST body fields and extra response headers. */
@@ -231,39 +93,22 @@ function text(value: unknown): string | null {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** `Retry-After` on 429, `WWW-Authenticate` on 401 (as PostgREST sends it). */
-function addStatusHeaders(error: ApiError): ApiError {
-  if (error.status === 429) {
-    const seconds = retryAfterSeconds(error.hint);
-    if (seconds !== null) {
-      error.headers["retry-after"] = String(seconds);
-    }
-  } else if (error.status === 401 && !("www-authenticate" in error.headers)) {
-    error.headers["www-authenticate"] = "Bearer";
-  }
-  return error;
-}
-
-/** An error from PostgREST body fields; `status` is derived from the code when unknown. */
+/** The API's error answer as received: its status and PostgREST's body fields. */
 export function fromFields(
   code: unknown,
   message: unknown,
   details: unknown,
   hint: unknown,
-  role: string,
-  status: number | null = null,
+  status: number,
 ): ApiError {
   const errorCode = typeof code === "string" && code ? code : "PGRSTX00";
   const errorMessage = typeof message === "string" ? message : "";
-  const errorStatus = status ?? statusForCode(errorCode, role, errorMessage);
-  return addStatusHeaders(
-    new ApiError(
-      errorStatus,
-      errorCode,
-      errorMessage,
-      text(details),
-      text(hint),
-    ),
+  return new ApiError(
+    status,
+    errorCode,
+    errorMessage,
+    text(details),
+    text(hint),
   );
 }
 

@@ -138,31 +138,3 @@ export function callerToken(request: Request): string {
   }
   return token;
 }
-
-/**
- * The `role` claim of a token, read without verification (PostgREST verifies it): only
- * used to pick 401 or 403 when the API gave no status. Unreadable or absent: `anon`.
- */
-export function unverifiedRole(token: string): string {
-  const parts = token.split(".");
-  if (parts.length !== 3) {
-    return "anon";
-  }
-  try {
-    const base64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
-    const padded = base64 + "=".repeat((4 - (base64.length % 4)) % 4);
-    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    if (
-      typeof claims === "object" && claims !== null && !Array.isArray(claims)
-    ) {
-      const role = (claims as Record<string, unknown>).role;
-      if (typeof role === "string" && role) {
-        return role;
-      }
-    }
-  } catch {
-    // not a readable JWT: treated as anonymous
-  }
-  return "anon";
-}

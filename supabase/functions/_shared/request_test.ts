@@ -13,7 +13,6 @@ import {
   parseJson,
   readJson,
   readLimited,
-  unverifiedRole,
 } from "./request.ts";
 
 const encoder = new TextEncoder();
@@ -145,24 +144,4 @@ Deno.test("caller token: bearer, else apikey header or parameter, else 401", () 
     () => callerToken(request({ authorization: "Bearer" })),
     apiError(401, "PGRST301"),
   );
-});
-
-Deno.test("the role claim is read without verification, anon by default", () => {
-  const token = (claims: unknown) => {
-    const part = btoa(JSON.stringify(claims)).replace(/\+/g, "-").replace(
-      /\//g,
-      "_",
-    )
-      .replace(/=+$/, "");
-    return `eyJhbGciOiJIUzI1NiJ9.${part}.signature`;
-  };
-  strictEqual(unverifiedRole(token({ role: "service_role" })), "service_role");
-  strictEqual(
-    unverifiedRole(token({ role: "authenticated", sub: "ü?>" })),
-    "authenticated",
-  );
-  strictEqual(unverifiedRole(token({ sub: "x" })), "anon");
-  strictEqual(unverifiedRole(token(["role"])), "anon");
-  strictEqual(unverifiedRole("not-a-jwt"), "anon");
-  strictEqual(unverifiedRole("a.%%%.c"), "anon");
 });

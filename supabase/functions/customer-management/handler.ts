@@ -7,13 +7,14 @@
  * rate limits, permissions) is taken in SQL; this only maps the outcome to HTTP:
  *
  * - a normal return is 200 with the RPC's JSON, or 409 for the conflict shape;
- * - an error is PostgREST's body `{code, details, hint, message}` with the API's status
- *   (derived from the code with `_shared/errors.ts` when the API gave none);
+ * - an error is PostgREST's body `{code, details, hint, message}` with the API's own
+ *   status and its `Retry-After` / `WWW-Authenticate` headers, passed on unchanged;
  * - the API unreachable is 503, anything unexpected a bare 500 (logged, never echoed).
  *
  * `index.ts` plugs supabase-js in as `callRpc`; tests plug in fakes.
  */
 
+import type { ErrorBody, ResolutionResponse } from "../_shared/contract.ts";
 import { preflightResponse, withCors } from "../_shared/cors.ts";
 import {
   ApiError,
@@ -30,7 +31,6 @@ import {
   checkDeclaredLength,
   MAX_BODY_BYTES,
   readJson,
-  unverifiedRole,
 } from "../_shared/request.ts";
 
 /** The RPC the function wraps. */
@@ -38,13 +38,10 @@ export const RPC_NAME = "customer_management";
 
 /** What a supabase-js `rpc()` call resolves to (the fields the handler reads). */
 export interface RpcOutcome {
-  data: unknown;
-  error: {
-    code?: unknown;
-    message?: unknown;
-    details?: unknown;
-    hint?: unknown;
-  } | null;
+  /** The RPC's answer: the contract's success or conflict shape (null for no body). */
+  data: ResolutionResponse | null;
+  /** PostgREST's error body as supabase-js hands it over (fields may be missing). */
+  error: { [K in keyof ErrorBody]?: unknown } | null;
   /** The API's HTTP status; 0 when the request never got an answer. */
   status: number;
   /** The API's response headers, when known (`WWW-Authenticate`, `Retry-After`). */
@@ -78,28 +75,25 @@ function jsonResponse(value: unknown, status: number): Response {
 }
 
 /** The response for one RPC outcome. */
-export function outcomeResponse(outcome: RpcOutcome, role: string): Response {
+export function outcomeResponse(outcome: RpcOutcome): Response {
   const { data, error, status } = outcome;
   if (error !== null) {
     if (!status) {
       throw connectionError();
     }
-    // The API's own status is PostgREST's table applied by PostgREST (or the kit's
-    // proxy); only an error that came without one is derived here, from its code.
-    const apiStatus = status >= 300 ? status : null;
-    if (apiStatus === null && !error.code) {
+    if (status < 300) {
       // A 2xx whose body was not JSON: nothing the contract knows how to answer.
       throw new Error(
         `the API answered ${status} with a body that is not JSON`,
       );
     }
+    // PostgREST's status for its own answer (the table lives with the API, not here).
     const apiError = fromFields(
       error.code,
       error.message,
       error.details,
       error.hint,
-      role,
-      apiStatus,
+      status,
     );
     for (const name of FORWARDED_ERROR_HEADERS) {
       const value = outcome.headers?.get(name);
@@ -131,7 +125,7 @@ export function createHandler(
     const token = callerToken(request);
     const body = await readJson(request, limit);
     const outcome = await callRpc(body, token);
-    return outcomeResponse(outcome, unverifiedRole(token));
+    return outcomeResponse(outcome);
   }
 
   return async function handle(request: Request): Promise<Response> {

@@ -13,6 +13,7 @@
  */
 
 import { createClient } from "@supabase/supabase-js";
+import type { ResolutionResponse } from "../_shared/contract.ts";
 import { createHandler, RPC_NAME, type RpcOutcome } from "./handler.ts";
 
 /** Give up on the API after this long (the caller gets 503, like an unreachable API). */
@@ -57,7 +58,12 @@ async function callRpc(body: unknown, token: string): Promise<RpcOutcome> {
   const { data, error, status } = await client.rpc(RPC_NAME, args).abortSignal(
     AbortSignal.timeout(RPC_TIMEOUT_MS),
   );
-  return { data, error, status, headers: apiHeaders };
+  return {
+    data: data as ResolutionResponse | null,
+    error,
+    status,
+    headers: apiHeaders,
+  };
 }
 
 export const handler = createHandler(callRpc);

@@ -1,0 +1,91 @@
+"""``customer-management db start|stop|status``: the embedded local Supabase-like Postgres."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``db`` group and its ``start``, ``stop`` and ``status`` commands."""
+    db = subparsers.add_parser("db", help="run a local Supabase-compatible PostgreSQL")
+    actions = db.add_subparsers(dest="db_command", metavar="ACTION")
+    actions.required = True
+
+    start = actions.add_parser(
+        "start", help="initialise (first time), start, migrate and seed; print the URL last"
+    )
+    add_data_dir(start)
+    start.add_argument("--port", type=int, default=None, help="TCP port (default 54322)")
+    start.set_defaults(func=cmd_start)
+
+    stop = actions.add_parser("stop", help="stop the local server")
+    add_data_dir(stop)
+    stop.set_defaults(func=cmd_stop)
+
+    status = actions.add_parser("status", help="say whether it runs; exit 3 when it does not")
+    add_data_dir(status)
+    status.set_defaults(func=cmd_status)
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """Add ``--data-dir`` (default ``.local/db`` under the current directory)."""
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="state directory (default .local/db)"
+    )
+
+
+def local_server(data_dir: Path | None, port: int | None = None) -> Any:
+    """The LocalPostgres of a data dir (imported lazily: keeps ``--help`` fast)."""
+    from customer_management.local import paths
+    from customer_management.local.server import DEFAULT_PORT, LocalPostgres
+
+    return LocalPostgres(data_dir or paths.default_data_dir(), port=port or DEFAULT_PORT)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """Start (or find running) the server, bring its schema up to date, print its URL."""
+    from customer_management.local import migrations
+    from customer_management.local.server import LocalDbError
+
+    server = local_server(args.data_dir, args.port)
+    try:
+        started = server.start()
+    except LocalDbError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if started:
+        print(f"started PostgreSQL (data dir {server.state_dir}, log {server.log_file})")
+    else:
+        print(f"already running (data dir {server.state_dir})")
+    url: str = server.url
+    migrations.bring_up_to_date(url, server.state_dir, print)
+    print(url)
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    """Stop the server of the data dir; stopping a stopped server is fine."""
+    from customer_management.local.server import LocalDbError
+
+    server = local_server(args.data_dir)
+    try:
+        stopped = server.stop()
+    except LocalDbError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print("stopped" if stopped else "not running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print whether the server runs (and its URL); exit 0 if running, 3 if not."""
+    server = local_server(args.data_dir)
+    if server.is_running():
+        print(f"running (data dir {server.state_dir})")
+        print(server.url)
+        return 0
+    print(f"not running (data dir {server.state_dir})")
+    return 3

@@ -1,0 +1,121 @@
+-- Removes everything the customer management kit created, and nothing else: its schema
+-- (tables, types, functions and the triggers and policies that use them), its public
+-- tables and RPCs, and its trigger on auth.users. Run by `customer-management uninstall`,
+-- which also deletes the kit's rows from supabase_migrations.schema_migrations.
+--
+-- All in one transaction: if an object of the project depends on anything of the kit (a
+-- view or foreign key on public.customers, a policy calling a kit function), nothing is
+-- dropped and the error names that object.
+
+begin;
+-- Every name below is qualified; an empty path also makes error messages name schemas.
+set local search_path = '';
+
+do $refuse_when_the_project_depends_on_the_kit$
+declare
+    kit_schema oid := to_regnamespace('customer_management');
+    dependents text;
+begin
+    if kit_schema is null then
+        return;
+    end if;
+    with kit_relations as (
+        select c.oid from pg_catalog.pg_class as c
+        where
+            c.relnamespace = kit_schema
+            or c.oid in (
+                coalesce(to_regclass('public.customers'), 0),
+                coalesce(to_regclass('public.orders'), 0)
+            )
+    ),
+
+    kit_objects as (
+        select 'pg_catalog.pg_class'::regclass as classid, k.oid as objid from kit_relations as k
+        union all
+        select 'pg_catalog.pg_proc'::regclass, p.oid from pg_catalog.pg_proc as p
+        where p.pronamespace = kit_schema
+        union all
+        select 'pg_catalog.pg_type'::regclass, t.oid from pg_catalog.pg_type as t
+        where t.typnamespace = kit_schema
+        union all
+        select 'pg_catalog.pg_type'::regclass, c.reltype from pg_catalog.pg_class as c
+        where c.oid in (select k.oid from kit_relations as k)
+    ),
+
+    -- What each dependent object belongs to: the table it hangs off (an index, trigger,
+    -- policy, rule, default or constraint), or the schema of a function or type.
+    dependents as (
+        select
+            d.classid,
+            d.objid,
+            d.objsubid,
+            case d.classid
+                when 'pg_catalog.pg_class'::regclass
+                    then coalesce(
+                        (select i.indrelid from pg_catalog.pg_index as i where i.indexrelid = d.objid),
+                        d.objid
+                    )
+                when 'pg_catalog.pg_trigger'::regclass
+                    then (select tg.tgrelid from pg_catalog.pg_trigger as tg where tg.oid = d.objid)
+                when 'pg_catalog.pg_policy'::regclass
+                    then (select po.polrelid from pg_catalog.pg_policy as po where po.oid = d.objid)
+                when 'pg_catalog.pg_rewrite'::regclass
+                    then (select rw.ev_class from pg_catalog.pg_rewrite as rw where rw.oid = d.objid)
+                when 'pg_catalog.pg_attrdef'::regclass
+                    then (select ad.adrelid from pg_catalog.pg_attrdef as ad where ad.oid = d.objid)
+                when 'pg_catalog.pg_constraint'::regclass
+                    then (
+                        select co.conrelid from pg_catalog.pg_constraint as co
+                        where co.oid = d.objid
+                    )
+            end as on_table,
+            case d.classid
+                when 'pg_catalog.pg_proc'::regclass
+                    then (select p.pronamespace from pg_catalog.pg_proc as p where p.oid = d.objid)
+                when 'pg_catalog.pg_type'::regclass
+                    then (select t.typnamespace from pg_catalog.pg_type as t where t.oid = d.objid)
+            end as in_schema,
+            case d.classid
+                when 'pg_catalog.pg_trigger'::regclass
+                    then (select tg.tgname from pg_catalog.pg_trigger as tg where tg.oid = d.objid)
+            end as trigger_name
+        from pg_catalog.pg_depend as d
+        inner join kit_objects as k on d.refclassid = k.classid and d.refobjid = k.objid
+        where d.deptype in ('n', 'a')
+    )
+
+    -- A view is named as the view, not as its _RETURN rule.
+    select string_agg(
+        distinct case
+            when x.classid = 'pg_catalog.pg_rewrite'::regclass
+                then pg_catalog.pg_describe_object('pg_catalog.pg_class'::regclass, x.on_table, 0)
+            else pg_catalog.pg_describe_object(x.classid, x.objid, x.objsubid)
+        end,
+        '; '
+    )
+    into dependents
+    from dependents as x
+    where not (
+        coalesce(x.on_table in (select k.oid from kit_relations as k), false)
+        or coalesce(x.in_schema = kit_schema, false)
+        or coalesce(x.trigger_name like 'customer\_management\_%', false)
+    );
+
+    if dependents is not null then
+        raise exception using
+            errcode = '2BP01',
+            message = 'customer management kit: objects of this project depend on the kit; '
+            || 'nothing was uninstalled',
+            detail = dependents,
+            hint = 'Drop or change those objects first, then run the uninstall again.';
+    end if;
+end
+$refuse_when_the_project_depends_on_the_kit$;
+
+drop trigger if exists customer_management_release_deleted_user on auth.users;
+drop function if exists public.customer_management(jsonb);
+drop schema if exists customer_management cascade;
+drop table if exists public.orders;
+drop table if exists public.customers;
+
+commit;

@@ -1,0 +1,129 @@
+"""The package as users get it: a client that stays thin, SQL that ships inside the wheel,
+extras that say what they bring, and a contract whose generated types are current."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from customer_management.dev import contract_codegen
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER_PACKAGES = ("starlette", "uvicorn", "psycopg_pool")
+
+
+def test_importing_the_client_pulls_in_no_server_package() -> None:
+    """A chatbot developer's ``from customer_management import Client`` stays thin."""
+    probe = (
+        "import sys\n"
+        "from customer_management import Client, Resolution\n"
+        "import customer_management.client\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {SERVER_PACKAGES!r}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_generated_contract_types_are_current() -> None:
+    """``client/contract_types.py`` and ``_shared/contract.ts`` match the JSON Schema."""
+    assert contract_codegen.main(["--check", "--root", str(REPO)]) == 0
+
+
+@pytest.fixture
+def fresh_db_url(server_url: str) -> Iterator[str]:
+    """An empty database: no shim, no migrations."""
+    name = f"wheel_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+def _build_wheel(tmp_path: Path) -> Path:
+    """A wheel built from a copy of the repository (the checkout stays untouched)."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for name in ("python_client", "supabase", "sql"):
+        shutil.copytree(
+            REPO / name,
+            source / name,
+            symlinks=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", ".temp"),
+        )
+    out = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(source)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (wheel,) = out.glob("customer_management-*.whl")
+    return wheel
+
+
+def test_a_wheel_installed_outside_the_checkout_migrates_a_fresh_database(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    wheel = _build_wheel(tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    command = str(venv / "bin" / "customer-management")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    # The package alone: the command runs and names the extra a missing piece needs.
+    subprocess.run([*pip, "--no-deps", str(wheel)], check=True, capture_output=True)
+    bare = subprocess.run(
+        [command, "migrate", "--db-url", fresh_db_url],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bare.returncode == 2, bare.stderr
+    assert "pip install 'customer-management[local]'" in bare.stderr
+
+    subprocess.run([*pip, f"{wheel}[local]"], check=True, capture_output=True)
+    migrated = subprocess.run(
+        [command, "migrate", "--db-url", fresh_db_url, "--with-shim"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert "applied migration 20261124000100_create_customer_management_schema.sql" in (
+        migrated.stdout
+    )
+    location = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import customer_management; print(customer_management.__file__)",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert str(REPO) not in location, "the test must run the installed copy"
+    with psycopg.connect(fresh_db_url, autocommit=True) as conn:
+        assert conn.execute(
+            "select to_regprocedure('public.customer_management(jsonb)') is not null"
+        ).fetchone() == (True,)
