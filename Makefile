@@ -122,11 +122,12 @@ lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_c
 	$(DENO) check --frozen --config $(FUNCTION)/deno.json $(FUNCTION)/index.ts
 	$(PY) -m pytest -q -p no:cacheprovider tests/sql/test_plpgsql_check.py
 
+# ARGS passes options on, e.g. make run ARGS="--port 8000".
 demo: $(VENV)/.installed postgres ## replay the brief's three scenarios on a throwaway database
-	$(PY) -m customer_management demo
+	$(PY) -m customer_management demo $(ARGS)
 
 run: $(VENV)/.installed postgres ## the local API (PostgREST-compatible proxy) on the local database
-	$(PY) -m customer_management run
+	$(PY) -m customer_management run $(ARGS)
 
 db-start: $(VENV)/.installed postgres ## start the local database in .local/db and print its URL
 	$(PY) -m customer_management db start

@@ -11,6 +11,8 @@ psycopg connection to it as the ``postgres`` superuser).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +90,15 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """An autocommit connection to the test's database as the ``postgres`` superuser."""
     with psycopg.connect(db_url, autocommit=True) as connection:
         yield connection
+
+
+@pytest.fixture
+def run_dir() -> Iterator[Path]:
+    """A state dir for a local server directly under the system temp dir. Not pytest's
+    tmp_path: a concurrent pytest session resets /tmp/pytest-of-<user> to 0700, locking the
+    postgres OS user out."""
+    path = Path(tempfile.mkdtemp(prefix="cm-run-test-"))
+    try:
+        yield path / "db"
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

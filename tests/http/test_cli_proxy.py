@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +22,7 @@ from customer_management.cli.serve import CHATBOT_LOOKUP, banner
 from customer_management.local import keys
 from customer_management.local.server import LocalPostgres, free_port
 from support.proxy import ANON_KEY, Proxy, as_authenticator
+from support.running import Running, curl_from, run_command
 
 pytest_plugins = ["support.proxy_fixtures"]
 
@@ -100,82 +95,6 @@ def test_banner_has_keys_and_a_working_curl() -> None:
     assert "/functions/v1/customer-management" in text
 
 
-class Running:
-    """A ``customer-management run`` subprocess whose stdout is read in the background."""
-
-    def __init__(self, data_dir: Path, db_port: int, api_port: int) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "customer_management",
-                "run",
-                "--data-dir",
-                str(data_dir),
-                "--db-port",
-                str(db_port),
-                "--port",
-                str(api_port),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.stderr: list[str] = []
-        assert self.process.stdout is not None and self.process.stderr is not None
-        threading.Thread(
-            target=self._pump, args=(self.process.stdout, self.lines.put), daemon=True
-        ).start()
-        threading.Thread(
-            target=self._pump, args=(self.process.stderr, self.stderr.append), daemon=True
-        ).start()
-
-    @staticmethod
-    def _pump(stream: Any, sink: Any) -> None:
-        for line in stream:
-            sink(line)
-
-    def banner(self, timeout: float = 60.0) -> str:
-        """Stdout up to the end of the banner (the token hint line)."""
-        text = ""
-        deadline = time.monotonic() + timeout
-        while "customer-management token" not in text:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.process.poll() is not None:
-                raise AssertionError(f"no banner; stdout={text!r} stderr={''.join(self.stderr)}")
-            try:
-                text += self.lines.get(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                continue
-        return text
-
-    def stop(self, signum: int) -> int:
-        """Send ``signum`` and wait for the exit status."""
-        self.process.send_signal(signum)
-        return self.process.wait(timeout=60)
-
-
-def curl_from(banner_text: str) -> list[str]:
-    """The printed curl command as an argv list (continuation lines joined)."""
-    start = banner_text.index("curl ")
-    command = banner_text[start:].split("\n\n")[0].replace("\\\n", " ")
-    return shlex.split(command)
-
-
-@pytest.fixture
-def run_dir() -> Iterator[Path]:
-    """A state dir directly under the system temp dir. Not pytest's tmp_path: a concurrent
-    pytest session resets /tmp/pytest-of-<user> to 0700, locking the postgres user out."""
-    path = Path(tempfile.mkdtemp(prefix="cm-run-test-"))
-    try:
-        yield path / "db"
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def test_run_serves_stops_cleanly_and_keeps_data(run_dir: Path) -> None:
     """`run` twice on one data dir: the printed curl finds the seeded customer, Ctrl-C /
     SIGTERM stop both proxy and database, and the second run still has the first run's data."""
@@ -185,7 +104,7 @@ def test_run_serves_stops_cleanly_and_keeps_data(run_dir: Path) -> None:
     new_customer = {"phone": "+15555550999", "firstName": "Nia", "source": "chatbot"}
     service = {"Authorization": f"Bearer {keys.service_role_key()}"}
 
-    first = Running(data_dir, db_port, api_port)
+    first = Running(run_command(data_dir, db_port, api_port))
     try:
         text = first.banner()
         assert api in text
@@ -207,7 +126,7 @@ def test_run_serves_stops_cleanly_and_keeps_data(run_dir: Path) -> None:
     assert status in (0, 130), "".join(first.stderr)
     assert not LocalPostgres(data_dir, port=db_port).is_running()
 
-    second = Running(data_dir, db_port, api_port)
+    second = Running(run_command(data_dir, db_port, api_port))
     try:
         second.banner()
         found = httpx.post(
