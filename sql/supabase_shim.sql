@@ -47,7 +47,7 @@ create schema if not exists auth;
 grant usage on schema auth to anon, authenticated, service_role;
 
 create table if not exists auth.users (
-    instance_id uuid,
+    instance_id uuid default '00000000-0000-0000-0000-000000000000',
     id uuid primary key,
     aud varchar(255),
     role varchar(255),
@@ -82,6 +82,8 @@ comment on table auth.users is
 'Local stand-in for Supabase Auth users: one row per login (email and/or phone).';
 
 create index if not exists users_email_idx on auth.users (email);
+-- As in Supabase Auth's schema.
+create index if not exists users_instance_id_email_idx on auth.users (instance_id, lower(email));
 
 -- The claim helpers, as current Supabase defines them: they read the claims PostgREST
 -- puts in `request.jwt.claims` (and the older per-claim settings).

@@ -114,6 +114,7 @@ $refuse_when_the_project_depends_on_the_kit$;
 
 drop trigger if exists customer_management_release_deleted_user on auth.users;
 drop function if exists public.customer_management(jsonb);
+drop function if exists public.request_verification(text, text);
 drop schema if exists customer_management cascade;
 drop table if exists public.orders;
 drop table if exists public.customers;

@@ -102,3 +102,16 @@ def run_dir() -> Iterator[Path]:
         yield path / "db"
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_conn(
+    server_url: str, template_db: str
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A second freshly migrated database, for comparing what a caller sees in two worlds
+    that differ in one fact."""
+    with (
+        cloned_database(server_url, template_db, "test_world") as url,
+        psycopg.connect(url, autocommit=True) as connection,
+    ):
+        yield connection

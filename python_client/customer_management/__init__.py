@@ -28,6 +28,7 @@ __all__ = [
     "RateLimited",
     "Resolution",
     "ServiceUnavailable",
+    "VerificationCode",
     "VerificationRequest",
     "__version__",
 ]
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         RateLimited,
         Resolution,
         ServiceUnavailable,
+        VerificationCode,
         VerificationRequest,
     )
 

@@ -50,15 +50,31 @@ create table customer_management.settings (
     rate_limit_per_user_per_minute integer not null default 20
     check (rate_limit_per_user_per_minute >= 1),
     rate_limit_per_identifier_per_minute integer not null default 20
-    check (rate_limit_per_identifier_per_minute >= 1)
+    check (rate_limit_per_identifier_per_minute >= 1),
+    line_dormant_after interval not null default interval '365 days'
+    check (line_dormant_after >= interval '1 day'),
+    verification_code_ttl interval not null default interval '10 minutes'
+    check (verification_code_ttl between interval '1 minute' and interval '1 day'),
+    verification_max_attempts integer not null default 5
+    check (verification_max_attempts between 1 and 20),
+    verification_codes_per_identifier_per_hour integer not null default 5
+    check (verification_codes_per_identifier_per_hour >= 1)
 );
 
 comment on table customer_management.settings is
-'Single-row configuration: default phone country, identifier limits and rate limits.';
+'Single-row configuration: phone country, identifier and rate limits, line dormancy, codes.';
 comment on column customer_management.settings.rate_limit_per_user_per_minute is
 'Calls per minute one signed-in end user may make to customer_management.';
 comment on column customer_management.settings.rate_limit_per_identifier_per_minute is
 'Calls per minute the service role may make for one proven phone, email or auth user.';
+comment on column customer_management.settings.line_dormant_after is
+'A phone line unused for longer no longer opens its account by itself (numbers are recycled).';
+comment on column customer_management.settings.verification_code_ttl is
+'How long a verification code stays valid.';
+comment on column customer_management.settings.verification_max_attempts is
+'Wrong codes after which a verification is burned.';
+comment on column customer_management.settings.verification_codes_per_identifier_per_hour is
+'Verification codes one phone or email may be sent per hour.';
 
 create index settings_default_phone_country_idx
 on customer_management.settings (default_phone_country);

@@ -9,7 +9,9 @@ create table public.customers (
     email text check (char_length(email) <= 254),
     auth_user_id uuid references auth.users (id) on delete set null,
     allergies text[] not null default '{}',
-    preferences jsonb not null default '{}'::jsonb check (jsonb_typeof(preferences) = 'object'),
+    preferences jsonb not null default '{}'::jsonb check (
+        jsonb_typeof(preferences) = 'object' and octet_length(preferences::text) <= 16384
+    ),
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
     merged_into uuid references public.customers (id),
@@ -25,7 +27,8 @@ comment on table public.customers is
 comment on column public.customers.auth_user_id is
 'The Supabase Auth user this account belongs to, if the customer has signed in on the web.';
 comment on column public.customers.preferences is
-'Free-form preferences plus account_sources, created_via and last_updated_via.';
+'Free-form preferences (at most 16 KB) plus account_sources, created_via and '
+'last_updated_via.';
 comment on column public.customers.merged_into is
 'Set when this account was merged: the surviving account. Tombstones are never deleted.';
 

@@ -10,6 +10,7 @@ create table customer_management.customer_identifiers (
     display_value text not null,
     status text not null default 'active' check (status in ('active', 'pending')),
     verified_at timestamptz,
+    last_used_at timestamptz,
     source text not null check (source in ('chatbot', 'webapp', 'import', 'support')),
     created_at timestamptz not null default now(),
     check (
@@ -27,8 +28,11 @@ comment on column customer_management.customer_identifiers.value is
 comment on column customer_management.customer_identifiers.status is
 'active: matches requests. pending: sent by a caller who has not proven it yet.';
 comment on column customer_management.customer_identifiers.verified_at is
-'When ownership was established (a confirmed address, the chatbot''s line); null when '
-'the identifier was only asserted by a trusted backend.';
+'When ownership was established (a confirmed address, the chatbot''s line, a code); null '
+'when the identifier was only asserted by a trusted backend.';
+comment on column customer_management.customer_identifiers.last_used_at is
+'When a verified phone last opened its account (written at most once a day): a line '
+'unused for settings.line_dormant_after no longer opens it by itself.';
 
 -- Matching looks identifiers up by value: the value leads, so the index serves that
 -- lookup only and a read by customer cannot pick it up with a type-only condition. It

@@ -34,7 +34,9 @@ create type customer_management.resolution_request as (
     auth_user_id uuid,
     merge_if_found boolean,
     allergies text [],
-    notices jsonb
+    notices jsonb,
+    verification_id uuid,
+    verification_code text
 );
 
 comment on type customer_management.resolution_request is
@@ -43,10 +45,11 @@ comment on type customer_management.resolution_request is
 create type customer_management.identifier_owners as (
     matched uuid [],
     released bigint [],
-    complete boolean
+    complete boolean,
+    lines_to_touch bigint []
 );
 
 comment on type customer_management.identifier_owners is
 'What the verified-owner rule decided: the accounts the request opens, the identifier '
-'rows its proof takes from other accounts, and whether the one matched account already '
-'holds every claim exactly (a pure lookup).';
+'rows its proof takes from other accounts, whether the one matched account already holds '
+'every claim exactly (a pure lookup), and the phone lines whose last use is over a day old.';

@@ -65,7 +65,12 @@ comment on function customer_management.current_caller() is
 revoke all on function customer_management.current_caller()
 from public, anon, authenticated, service_role;
 
--- A first or last name: at most 200 characters, no control characters. The same rule
+-- A first or last name: at most 200 characters, at least one letter, and nothing that
+-- hides or reorders text: no control characters, no zero-width space or other invisible
+-- characters, no bidirectional marks, overrides or isolates, no line or paragraph
+-- separators. (The zero-width joiner and non-joiner stay: Persian and Indic names and
+-- emoji sequences need them.) The summary is
+-- spoken to the caller as it is, so a name must not smuggle anything in. The same rule
 -- holds for the RPC and for an end user's direct edit of their row.
 create function customer_management.clean_name(name text, field text) returns text
 language plpgsql
@@ -83,10 +88,30 @@ begin
             'Send a shorter name.'
         );
     end if;
-    if name ~ '[[:cntrl:]]' then
+    if name ~ (
+        '[[:cntrl:]\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e'
+        || '\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0'
+        || '\ufff9-\ufffb\U0001d173-\U0001d17a\U000e0000-\U000e0fff]'
+    ) then
         perform customer_management.raise_error(
-            'invalid_name', format('%s contains control characters.', field),
+            'invalid_name',
+            format('%s contains control, invisible or direction-changing characters.', field),
             'Send the name as plain text.'
+        );
+    end if;
+    -- Letters of the Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic, Indic, Thai, Lao,
+    -- Georgian, Hangul, Japanese and Chinese scripts (by range: the database's locale may
+    -- know only ASCII letters).
+    if name !~ (
+        '[A-Za-z\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f'
+        || '\u0250-\u02af\u0370-\u03ff\u0400-\u052f\u0531-\u058f\u05d0-\u05f2'
+        || '\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0900-\u0dff\u0e01-\u0e30'
+        || '\u0e81-\u0eb0\u10a0-\u10ff\u1100-\u11ff\u1e00-\u1fff\u3041-\u3096'
+        || '\u30a1-\u30fa\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]'
+    ) then
+        perform customer_management.raise_error(
+            'invalid_name', format('%s has no letter.', field),
+            'Send the name as the customer spells it.'
         );
     end if;
     return name;
@@ -94,7 +119,8 @@ end;
 $$;
 
 comment on function customer_management.clean_name(text, text) is
-'Validates a name field: raises name_too_long over 200 characters, invalid_name on controls.';
+'Validates a name: name_too_long over 200 characters; invalid_name without a letter or with '
+'control, invisible or direction-changing characters.';
 
 revoke all on function customer_management.clean_name(text, text)
 from public, anon, authenticated, service_role;
@@ -176,7 +202,7 @@ begin
         array_agg(e.key order by e.key) filter (
             where e.key not in (
                 'phone', 'email', 'firstName', 'lastName', 'source', 'authUserId',
-                'mergeIfFound', 'allergies'
+                'mergeIfFound', 'allergies', 'verification'
             )
         ),
         min(e.key) filter (
@@ -268,6 +294,26 @@ begin
         );
     end if;
     parsed.merge_if_found := coalesce((request ->> 'mergeIfFound')::boolean, false);
+
+    -- {"verification": {"id": "<uuid>", "code": "123456"}}: checked by the RPC, which
+    -- then counts the request's email or phone as proven.
+    if jsonb_typeof(request -> 'verification') <> 'null' then
+        if jsonb_typeof(request -> 'verification') <> 'object'
+            or jsonb_typeof(request #> '{verification,id}') is distinct from 'string'
+            or jsonb_typeof(request #> '{verification,code}') is distinct from 'string'
+            or request #>> '{verification,id}'
+            !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+            or request #>> '{verification,code}' !~ '^[0-9]{6}$' then
+            perform customer_management.raise_error(
+                'invalid_verification',
+                'verification must be {"id": "<verificationId>", "code": "<six digits>"}.',
+                'Send the verificationId from request_verification and the code the '
+                || 'customer read back.'
+            );
+        end if;
+        parsed.verification_id := (request #>> '{verification,id}')::uuid;
+        parsed.verification_code := request #>> '{verification,code}';
+    end if;
 
     parsed.allergies := '{}';
     if jsonb_typeof(request -> 'allergies') <> 'null' then

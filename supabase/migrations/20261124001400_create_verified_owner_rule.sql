@@ -1,13 +1,15 @@
 -- The verified-owner rule: which accounts a request opens, and which identifiers its
 -- proof takes from other accounts.
 --
--- A trusted caller opens every account holding an identifier it has proven. An end user
--- opens only accounts that hold their proven identifiers as verified and belong to no
--- other login. When an end user proves an identifier that another account holds only as
--- asserted (typed into the chatbot, passed on by a backend) or that an account of another
--- login holds (a recycled number: Supabase Auth lets one login confirm it at a time), the
--- verified owner wins: that account keeps it as pending and loses it as primary contact,
--- and the caller's answer is the same as if nobody had held it.
+-- A proven identifier that is only vouched for (a trusted backend passing on what a user
+-- typed) opens every account that holds it. A verified one (the chatbot's line, an address
+-- confirmed in auth.users, a verification code) opens only an account that holds it as
+-- verified, belongs to no other login, and, for a phone, has used that line within
+-- settings.line_dormant_after (numbers are recycled). Anywhere else the verified owner
+-- wins: an account that holds the identifier only as asserted, as another login's, or as a
+-- dormant line keeps it as pending and loses it as primary contact, and the caller's
+-- answer is the same as if nobody had held it. A dormant line still belongs to its account
+-- when the same request proves another identifier of that account.
 
 create function customer_management.verified_owner_wins(
     caller customer_management.api_caller,
@@ -23,15 +25,22 @@ as $$
             ci.customer_id,
             ci.type,
             c.verified,
-            caller.trusted or (
+            not c.verified or (
                 ci.verified_at is not null
-                and (cu.auth_user_id is null or cu.auth_user_id = caller.uid)
+                and (caller.uid is null or cu.auth_user_id is null or cu.auth_user_id = caller.uid)
+                and (
+                    ci.type <> 'phone'
+                    or coalesce(ci.last_used_at, ci.verified_at) > now() - s.line_dormant_after
+                )
             ) as opens,
-            ci.verified_at is not null or not c.verified as verified_enough
+            ci.verified_at is not null or not c.verified as verified_enough,
+            ci.type = 'phone' and c.verified
+            and coalesce(ci.last_used_at, ci.verified_at) < now() - interval '1 day' as stale_line
         from unnest(claims) as c
         inner join customer_management.customer_identifiers as ci
             on c.value = ci.value and c.type = ci.type and ci.status = 'active'
         inner join public.customers as cu on ci.customer_id = cu.id
+        cross join customer_management.settings as s
         where c.proven
     ),
 
@@ -50,8 +59,12 @@ as $$
         ), '{}'),
         cardinality(o.ids) = 1 and (
             select count(*) from held as h
-            where h.opens and h.verified_enough and h.customer_id = o.ids[1]
-        ) = cardinality(claims)
+            where h.verified_enough and h.customer_id = o.ids[1]
+        ) = cardinality(claims),
+        coalesce((
+            select array_agg(h.id order by h.id) from held as h
+            where h.stale_line and h.customer_id = any(o.ids)
+        ), '{}')
     )::customer_management.identifier_owners
     from opened as o
 $$;
@@ -60,7 +73,8 @@ comment on function customer_management.verified_owner_wins(
     customer_management.api_caller, customer_management.identifier_claim[]
 ) is
 'The verified-owner rule: the accounts a request opens, the identifiers its proof takes '
-'from other holders, and whether the request is a pure lookup of one account.';
+'from other holders, whether the request is a pure lookup of one account, and the lines '
+'whose use should be recorded.';
 
 revoke all on function customer_management.verified_owner_wins(
     customer_management.api_caller, customer_management.identifier_claim[]

@@ -52,8 +52,14 @@ begin
     where ci.customer_id = target_customer_id and ci.type = claim.type and ci.value = claim.value;
 
     if existing.status = 'active' then
-        if claim.verified and existing.verified_at is null then
-            update customer_management.customer_identifiers set verified_at = now()
+        -- Proof now of an identifier held as asserted makes it verified; a verified line's
+        -- use is recorded at most once a day.
+        if claim.verified and (
+            existing.verified_at is null
+            or coalesce(existing.last_used_at, existing.verified_at) < now() - interval '1 day'
+        ) then
+            update customer_management.customer_identifiers
+            set verified_at = coalesce(verified_at, now()), last_used_at = now()
             where id = existing.id;
         end if;
         return 'present';
@@ -78,14 +84,17 @@ begin
             update customer_management.customer_identifiers
             set status = 'active',
                 verified_at = case when claim.verified then now() end,
+                last_used_at = case when claim.verified then now() end,
                 source = identifier_source
             where id = existing.id;
         else
             insert into customer_management.customer_identifiers (
-                customer_id, type, value, display_value, status, verified_at, source
+                customer_id, type, value, display_value, status, verified_at, last_used_at,
+                source
             ) values (
                 target_customer_id, claim.type, claim.value, claim.display_value, 'active',
-                case when claim.verified then now() end, identifier_source
+                case when claim.verified then now() end, case when claim.verified then now() end,
+                identifier_source
             );
         end if;
         return 'attached';

@@ -42,37 +42,38 @@ revoke all on function customer_management.record_conflict(
     uuid[], text[], customer_management.api_caller, text
 ) from public, anon, authenticated, service_role;
 
--- c•••••@gmail.com: enough for a person to recognise their own address, no more.
+-- c***@gmail.com: enough for a person to recognise their own address, no more. The hidden
+-- part always shows as three stars, whatever its length.
 create function customer_management.mask_email(email text) returns text
 language sql
 immutable
 set search_path = ''
 as $$
     select case when email is null then null
-        else left(email, 1) || repeat('*', greatest(length(split_part(email, '@', 1)) - 1, 3))
-            || '@' || split_part(email, '@', 2)
+        else left(email, 1) || '***@' || split_part(email, '@', 2)
     end
 $$;
 
 comment on function customer_management.mask_email(text) is
-'Masks an email for end users: first letter and domain only.';
+'Masks an email for end users: first letter and domain only; the hidden part has no length.';
 
 revoke all on function customer_management.mask_email(text)
 from public, anon, authenticated, service_role;
 
--- +1*******4567: the country code and the last four digits.
+-- +1******4567: the country code's first digit and the last four digits, six stars
+-- whatever the number's length.
 create function customer_management.mask_phone(phone text) returns text
 language sql
 immutable
 set search_path = ''
 as $$
     select case when phone is null then null
-        else left(phone, 2) || repeat('*', greatest(length(phone) - 6, 3)) || right(phone, 4)
+        else left(phone, 2) || '******' || right(phone, 4)
     end
 $$;
 
 comment on function customer_management.mask_phone(text) is
-'Masks a phone for end users: country code and last four digits only.';
+'Masks a phone for end users: first digit and last four only; the hidden part has no length.';
 
 revoke all on function customer_management.mask_phone(text)
 from public, anon, authenticated, service_role;

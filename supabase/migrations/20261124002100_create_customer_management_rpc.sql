@@ -224,11 +224,49 @@ revoke all on function customer_management.resolve_claims(
     customer_management.identifier_claim[]
 ) from public, anon, authenticated, service_role;
 
--- Entry point behind the RPC: reads the caller, validates the body, applies the
--- caller-proof rule and the rate limit, then answers. A returning customer whose request
--- adds nothing is answered from one read (no lock, no write, no subtransaction); anything
--- else takes the write path, where a lost race (unique violation, deadlock, a concurrent
--- merge) is retried and never reaches the caller.
+-- A failed verification is answered, not raised: the wrong attempt it records must be
+-- committed (enough of them burn the code), so the error body is returned with
+-- response.status 400, which PostgREST (and the kit's proxy) send as the HTTP status.
+-- Nothing else of the request has been written at that point.
+create function customer_management.verification_failed(reason text) returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+    perform pg_catalog.set_config('response.status', '400', true);
+    return jsonb_build_object(
+        'code', 'P0001',
+        'message', 'invalid_verification',
+        'details', case reason
+            when 'wrong' then 'The code is wrong.'
+            when 'mismatch' then 'The code was sent to another phone or email.'
+            when 'expired' then 'The code has expired.'
+            when 'used' then 'The code has already been used.'
+            when 'burned' then 'Too many wrong codes: this verification can no longer be used.'
+            else 'There is no such verification.'
+        end,
+        'hint', case
+            when reason in ('wrong', 'mismatch') then 'Ask the customer to read the code again.'
+            else 'Request a new code with request_verification.'
+        end
+    );
+end;
+$$;
+
+comment on function customer_management.verification_failed(text) is
+'The invalid_verification error body, returned with response.status 400 so the failed '
+'attempt it follows stays recorded.';
+
+revoke all on function customer_management.verification_failed(text)
+from public, anon, authenticated, service_role;
+
+-- Entry point behind the RPC: reads the caller, validates the body, checks a verification
+-- code, applies the caller-proof rule and the rate limit, then answers. A returning
+-- customer whose request adds nothing is answered from one read (no lock, no
+-- subtransaction; a line's use is written at most once a day); anything else takes the
+-- write path, where a lost race (unique violation, deadlock, a concurrent merge) is
+-- retried and never reaches the caller.
 create function customer_management.resolve_customer(request jsonb) returns jsonb
 language plpgsql
 volatile
@@ -239,17 +277,38 @@ declare
     caller customer_management.api_caller := customer_management.current_caller();
     parsed customer_management.resolution_request
         := customer_management.parse_request(request);
-    claims customer_management.identifier_claim []
-        := customer_management.caller_proof(caller, parsed);
+    code_check text;
+    claims customer_management.identifier_claim [];
     owners customer_management.identifier_owners;
     customer public.customers;
     response jsonb;
     attempt integer := 0;
 begin
+    if parsed.verification_id is not null then
+        code_check := customer_management.check_verification(
+            parsed.verification_id, parsed.verification_code, parsed
+        );
+        if code_check <> 'ok' then
+            return customer_management.verification_failed(code_check);
+        end if;
+    end if;
+    claims := customer_management.caller_proof(
+        caller, parsed,
+        (select v.identifier_type from customer_management.verifications as v
+        where v.id = parsed.verification_id and code_check = 'ok')
+    );
     if cardinality(claims) = 0 then
         perform customer_management.raise_error(
             'missing_identifier', 'Send a phone, an email or an authUserId.',
             'Placeholder values such as chatbot_temp@temp.local do not count.'
+        );
+    end if;
+    if not exists (select 1 from unnest(claims) as c where c.proven) then
+        perform customer_management.raise_error(
+            'verification_required',
+            'Nothing in this request is proven: the chatbot proves the line it talks to, '
+            || 'or an email or phone confirmed with a verification code.',
+            'Send the caller''s phone line, or request_verification and send the code.'
         );
     end if;
     perform customer_management.apply_rate_limit(caller, claims);
@@ -259,6 +318,10 @@ begin
         select * into customer from public.customers where id = owners.matched[1];
         if customer.merged_into is null
             and customer_management.refreshed_customer(customer, parsed) = customer then
+            if cardinality(owners.lines_to_touch) > 0 then
+                update customer_management.customer_identifiers set last_used_at = now()
+                where id = any(owners.lines_to_touch);
+            end if;
             return customer_management.success_response(
                 customer, false, null, '[]'::jsonb, parsed.notices
             );
@@ -284,8 +347,8 @@ end;
 $$;
 
 comment on function customer_management.resolve_customer(jsonb) is
-'Definer behind public.customer_management: caller, validation, proof, then the read path '
-'or the write path with retry on races.';
+'Definer behind public.customer_management: caller, validation, codes, proof, then the read '
+'path or the write path with retry on races.';
 
 revoke all on function customer_management.resolve_customer(jsonb)
 from public, anon, authenticated, service_role;

@@ -5,7 +5,7 @@
 -- The RPC's own validation of names and allergies, callable by an end user's edit. It
 -- only checks its arguments and reads nothing.
 create function customer_management.check_profile_edit(
-    first_name text, last_name text, allergies text[]
+    first_name text, last_name text, allergies text[], preferences jsonb
 ) returns void
 language plpgsql
 stable
@@ -16,15 +16,22 @@ begin
     perform customer_management.clean_name(first_name, 'first_name');
     perform customer_management.clean_name(last_name, 'last_name');
     perform customer_management.clean_allergies(allergies);
+    if octet_length(preferences::text) > 16384 then
+        perform customer_management.raise_error(
+            'invalid_preferences', 'preferences is larger than 16 KB.',
+            'Keep preferences to a few settings.'
+        );
+    end if;
 end;
 $$;
 
-comment on function customer_management.check_profile_edit(text, text, text[]) is
-'Validates an end user''s direct edit with the RPC''s rules for names and allergies.';
+comment on function customer_management.check_profile_edit(text, text, text[], jsonb) is
+'Validates an end user''s direct edit with the RPC''s rules for names and allergies, and '
+'the size limit of preferences.';
 
-revoke all on function customer_management.check_profile_edit(text, text, text[])
+revoke all on function customer_management.check_profile_edit(text, text, text[], jsonb)
 from public, anon, authenticated, service_role;
-grant execute on function customer_management.check_profile_edit(text, text, text[])
+grant execute on function customer_management.check_profile_edit(text, text, text[], jsonb)
 to authenticated;
 
 -- Runs with the privileges of the statement's role: current_user is 'authenticated' for a
@@ -38,7 +45,7 @@ begin
         return new;
     end if;
     perform customer_management.check_profile_edit(
-        new.first_name, new.last_name, new.allergies
+        new.first_name, new.last_name, new.allergies, new.preferences
     );
     -- account_sources, created_via and last_updated_via record what the kit saw.
     new.preferences := (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -142,13 +142,25 @@ def test_verification_required_and_notices(proxy: Proxy, conn: Conn) -> None:
 
 def test_conflict_result_and_conflict_exception(proxy: Proxy, conn: Conn) -> None:
     """Several matches: ConflictResult by default, Conflict when asked to raise."""
-    a = call_rpc(conn, {"email": "charlie@gmail.com", "source": "webapp"})["customer"]["id"]
+    charlie = make_user(conn, email="charlie@gmail.com")
+    a = Client(proxy.url, ANON_KEY, access_token=charlie.token).resolve(
+        email="charlie@gmail.com", source="webapp"
+    )
+    assert isinstance(a, Resolution)
     b = call_rpc(conn, {"phone": "+15555559999", "source": "chatbot"})["customer"]["id"]
     client = Client(proxy.url, SERVICE_KEY)
-    result = client.resolve(email="charlie@gmail.com", phone="+15555559999", source="chatbot")
+
+    def proven() -> dict[str, str]:
+        """Charlie reads back the code the chatbot had sent to his email."""
+        code = client.request_verification("email", "charlie@gmail.com")
+        return code.with_code(code.code)
+
+    result = client.resolve(
+        email="charlie@gmail.com", phone="+15555559999", source="chatbot", verification=proven()
+    )
     assert isinstance(result, ConflictResult)
     assert result.error == "Account conflict"
-    assert {acc.id for acc in result.accounts} == {a, b}
+    assert {acc.id for acc in result.accounts} == {a.customer.id, b}
     assert result.suggested_actions[0] == "Link accounts automatically"
     assert result.conflict_id is not None
     with pytest.raises(Conflict) as raised:
@@ -156,15 +168,20 @@ def test_conflict_result_and_conflict_exception(proxy: Proxy, conn: Conn) -> Non
             email="charlie@gmail.com",
             phone="+15555559999",
             source="chatbot",
+            verification=proven(),
             raise_on_conflict=True,
         )
     assert raised.value.status == 409
     assert raised.value.result == result
     merged = client.resolve(
-        email="charlie@gmail.com", phone="+15555559999", source="chatbot", merge_if_found=True
+        email="charlie@gmail.com",
+        phone="+15555559999",
+        source="chatbot",
+        merge_if_found=True,
+        verification=proven(),
     )
     assert isinstance(merged, Resolution)
-    assert merged.customer.id in {a, b}
+    assert merged.customer.id == a.customer.id
 
 
 def test_invalid_input(proxy: Proxy) -> None:
@@ -283,3 +300,31 @@ def test_client_works_through_the_forwarding_proxy(forward_proxy: Proxy) -> None
     assert isinstance(result, Resolution)
     with pytest.raises(InvalidInput):
         Client(forward_proxy.url, SERVICE_KEY).resolve(phone="12ab", source="chatbot")
+
+
+def test_a_wrong_code_is_invalid_input_and_counted(proxy: Proxy, conn: Conn) -> None:
+    """invalid_verification comes back as HTTP 400 (response.status): InvalidInput; the wrong
+    attempt it answers stays recorded."""
+    client = Client(proxy.url, SERVICE_KEY)
+    code = client.request_verification("email", "dan@gmail.com")
+    assert code.expires_at > datetime.now(UTC)
+    wrong = f"{(int(code.code) + 1) % 10**6:06d}"
+    with pytest.raises(InvalidInput) as raised:
+        client.resolve(
+            phone="+15555550123",
+            email="dan@gmail.com",
+            source="chatbot",
+            verification=code.with_code(wrong),
+        )
+    assert (raised.value.status, raised.value.message) == (400, "invalid_verification")
+    assert raised.value.details == "The code is wrong."
+    attempts = conn.execute("select failed_attempts from customer_management.verifications")
+    assert attempts.fetchone() == (1,)
+    proven = client.resolve(
+        phone="+15555550123",
+        email="dan@gmail.com",
+        source="chatbot",
+        verification=code.with_code(code.code),
+    )
+    assert isinstance(proven, Resolution)
+    assert proven.customer.email == "dan@gmail.com"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import time
 import uuid
@@ -231,6 +232,19 @@ class Pair:
             normalise.fixed[str(user_id)] = f"<user {email or phone}>"
         return User(str(user_id), email, phone, user.token())
 
+    def code_for(self, email: str) -> dict[str, str]:
+        """A verification for ``email`` with the same id and code in both databases (each
+        stores it under its own key), as request_verification would have issued it."""
+        verification = {"id": str(uuid.uuid4()), "code": f"{secrets.randbelow(10**6):06d}"}
+        self.execute(
+            "insert into customer_management.verifications (id, identifier_type, "
+            "identifier_value, code_hash, expires_at, actor_role) values (%s, 'email', %s, "
+            "customer_management.verification_code_hash(%s, %s), now() + interval '10 minutes', "
+            "'service_role')",
+            (verification["id"], email, verification["id"], verification["code"]),
+        )
+        return verification
+
     def send(
         self,
         body: Any = None,
@@ -373,7 +387,7 @@ def test_scenario_1_chatbot_first_then_web_app(pair: Pair) -> None:
 
 
 def test_scenario_2_web_app_first_then_chatbot(pair: Pair) -> None:
-    """Bob signs up on the web; the chatbot adds his phone to the same account."""
+    """Bob signs up on the web; the chatbot, once he proves his email, adds his line."""
     bob = pair.user(email="bob@gmail.com")
     created = pair.same(
         {"email": "bob@gmail.com", "firstName": "Bob", "source": "webapp", "authUserId": bob.id},
@@ -381,12 +395,14 @@ def test_scenario_2_web_app_first_then_chatbot(pair: Pair) -> None:
     )
     assert created.status == 200
     # As in the brief's chatbot example: the service-role key as bearer token, no apikey.
+    # Bob proves the email he says with the code the chatbot sent him.
     updated = pair.same(
         {
             "phone": "555-555-5678",
             "email": "bob@gmail.com",
             "firstName": "Bob",
             "source": "chatbot",
+            "verification": pair.code_for("bob@gmail.com"),
         },
         apikey=None,
     )
@@ -405,11 +421,18 @@ def test_scenario_3_conflict_is_409_with_the_conflict_body(pair: Pair) -> None:
     pair.same({"phone": "555-222-9999", "source": "chatbot"})
 
     body = {"phone": "555-222-9999", "email": "charlie@gmail.com", "source": "chatbot"}
-    conflict = pair.same(body)
+    conflict = pair.same({**body, "verification": pair.code_for("charlie@gmail.com")})
     assert conflict.status == 409
     assert conflict.body["error"] == "Account conflict"
     assert conflict.body["conflicts"]["found"] is True
-    assert pair.same(body).body == conflict.body  # re-sighting: same conflict, same answer
+    again = pair.same({**body, "verification": pair.code_for("charlie@gmail.com")})
+    assert again.body == conflict.body  # re-sighting: same conflict, same answer
+
+    # A wrong code: 400 invalid_verification from both (the function passes the status on).
+    wrong = pair.code_for("charlie@gmail.com")
+    wrong["code"] = f"{(int(wrong['code']) + 1) % 10**6:06d}"
+    refused = pair.same({**body, "verification": wrong})
+    assert (refused.status, refused.body["message"]) == (400, "invalid_verification")
 
     # The end user sees the masked conflict shape, also as 409.
     masked = pair.same(
@@ -423,7 +446,9 @@ def test_scenario_3_conflict_is_409_with_the_conflict_body(pair: Pair) -> None:
     )
     assert masked.status == 409
 
-    merged = pair.same({**body, "mergeIfFound": True})
+    merged = pair.same(
+        {**body, "mergeIfFound": True, "verification": pair.code_for("charlie@gmail.com")}
+    )
     assert merged.status == 200
 
 

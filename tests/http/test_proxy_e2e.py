@@ -47,6 +47,19 @@ def rpc(client: SupabaseClient, body: dict[str, Any]) -> Any:
     return client.rpc("customer_management", body).execute().data
 
 
+def coded(client: SupabaseClient, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with a verification code for its email, issued through
+    ``rpc("request_verification")`` as the chatbot's backend does (and read back)."""
+    issued = (
+        client.rpc(
+            "request_verification", {"identifier_type": "email", "identifier_value": body["email"]}
+        )
+        .execute()
+        .data
+    )
+    return {**body, "verification": {"id": issued["verificationId"], "code": issued["code"]}}
+
+
 def web_user(conn: Conn, email: str, phone: str | None = None) -> tuple[str, str]:
     """A confirmed local auth user (as ``customer-management token --confirmed``)."""
     user = auth_users.ensure_user(conn, email, phone, confirmed=True)
@@ -105,7 +118,8 @@ def test_scenario_1_chatbot_first_then_web_app(proxy: Proxy, conn: Conn) -> None
 
 
 def test_scenario_2_web_app_first_then_chatbot(proxy: Proxy, conn: Conn) -> None:
-    """Bob signs up on the web, later calls the chatbot with phone and email: no duplicate."""
+    """Bob signs up on the web, later calls the chatbot and proves his email with a code:
+    no duplicate."""
     user_id, token = web_user(conn, "bob@gmail.com")
     web = supabase_for(proxy, ANON_KEY, token)
     first = rpc(
@@ -115,16 +129,10 @@ def test_scenario_2_web_app_first_then_chatbot(proxy: Proxy, conn: Conn) -> None
     assert first["customer"]["isNewAccount"] is True
     assert first["customer"]["accountSources"] == ["webapp"]
 
+    # Bob calls and says his email; the chatbot sends him a code and he reads it back.
     chatbot = supabase_for(proxy, SERVICE_KEY)
-    second = invoke(
-        chatbot,
-        {
-            "phone": "+15555555678",
-            "email": "bob@gmail.com",
-            "firstName": "Bob",
-            "source": "chatbot",
-        },
-    )
+    said = {"phone": "+15555555678", "email": "bob@gmail.com", "firstName": "Bob"}
+    second = invoke(chatbot, coded(chatbot, {**said, "source": "chatbot"}))
     assert second["customer"]["id"] == first["customer"]["id"]
     assert second["customer"]["phone"] == "+15555555678"
     assert second["customer"]["accountSources"] == ["webapp", "chatbot"]
@@ -140,30 +148,34 @@ def test_scenario_3_conflict_then_merge(proxy: Proxy, conn: Conn) -> None:
     function); the chatbot merges with mergeIfFound; a web user proving both identifiers
     afterwards never sees an account id other than their own."""
     chatbot = supabase_for(proxy, SERVICE_KEY)
-    a = rpc(chatbot, {"email": "charlie@gmail.com", "source": "webapp"})["customer"]
+    _, charlie = web_user(conn, "charlie@gmail.com")
+    web = supabase_for(proxy, ANON_KEY, charlie)
+    a = rpc(web, {"email": "charlie@gmail.com", "source": "webapp"})["customer"]
     b = rpc(chatbot, {"phone": "+15555559999", "source": "chatbot"})["customer"]
     both = {"email": "charlie@gmail.com", "phone": "+15555559999", "source": "chatbot"}
 
-    conflict = rpc(chatbot, both)
+    conflict = rpc(chatbot, coded(chatbot, both))
     assert conflict["error"] == "Account conflict"
     assert conflict["conflicts"]["found"] is True
     assert {acc["id"] for acc in conflict["conflicts"]["accounts"]} == {a["id"], b["id"]}
     assert conflict["conflicts"]["suggestedActions"][0] == "Link accounts automatically"
 
     with pytest.raises(FunctionsHttpError) as raised:
-        chatbot.functions.invoke("customer-management", invoke_options={"body": both})
+        chatbot.functions.invoke(
+            "customer-management", invoke_options={"body": coded(chatbot, both)}
+        )
     assert raised.value.status == 409
     assert raised.value.message == "Account conflict"
-    raw = proxy.function(both)
+    raw = proxy.function(coded(chatbot, both))
     assert raw.status_code == 409
     assert raw.json() == conflict
 
-    merged = invoke(chatbot, {**both, "mergeIfFound": True})
+    merged = invoke(chatbot, coded(chatbot, {**both, "mergeIfFound": True}))
     survivor = merged["customer"]
     assert survivor["id"] in {a["id"], b["id"]}
     assert survivor["email"] == "charlie@gmail.com"
     assert survivor["phone"] == "+15555559999"
-    by_email = rpc(chatbot, {"email": "charlie@gmail.com", "source": "chatbot"})
+    by_email = rpc(chatbot, {"email": "charlie@gmail.com", "source": "webapp"})
     assert by_email["customer"]["id"] == survivor["id"]
 
     _, token = web_user(conn, "charlie@gmail.com", "+15555559999")
@@ -199,7 +211,7 @@ def test_proxy_answers_equal_the_rpc_json(proxy: Proxy, conn: Conn) -> None:
             200,
         ),
         (
-            {"phone": "+15555551234", "email": "ann@example.com", "source": "chatbot"},
+            {"phone": "+15555551234", "email": "ann@example.com", "source": "webapp"},
             SERVICE_KEY,
             "service_role",
             {"role": "service_role"},

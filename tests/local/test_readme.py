@@ -107,4 +107,7 @@ def test_make_demo_replays_the_three_scenarios() -> None:
     )
     for heading in ("Scenario 1", "Scenario 2", "Scenario 3"):
         assert heading in result.stdout
+    # The caller on the phone proves an email with a code before it opens anything.
+    assert "POST /rest/v1/rpc/request_verification" in result.stdout
+    assert "Please verify your email to link it to this account." in result.stdout
     assert "Done: the throwaway database has been removed." in result.stdout

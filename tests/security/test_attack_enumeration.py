@@ -118,7 +118,7 @@ def test_probing_emails_is_limited_and_reveals_nothing(conn: Conn) -> None:
     probed = [f"target{n}@example.com" for n in range(PROBES)]
     unused = [f"nobody{n}@example.org" for n in range(PROBES)]
     for n, email in enumerate(probed[::2]):
-        call_rpc(conn, {"email": email, "firstName": f"Held{n}", "source": "chatbot"})
+        call_rpc(conn, {"email": email, "firstName": f"Held{n}", "source": "webapp"})
     _, claims = create_auth_user(conn, email="prober@example.net")
     _, control_claims = create_auth_user(conn, email="control@example.net")
     outcomes = [

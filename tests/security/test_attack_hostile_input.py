@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
 from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot
@@ -23,7 +22,6 @@ INJECTIONS = [
     '" or 1=1 --',
     "$$; select pg_sleep(10); $$",
     "\\'; select 1; --",
-    "%_\\%",
     "x' || (select string_agg(email, ',') from public.customers) || '",
     "<script>alert(1)</script>",
     "{{7*7}} ${jndi:ldap://example.com/a}",
@@ -31,17 +29,20 @@ INJECTIONS = [
 ]
 EMOJI_AND_SCRIPTS = [
     "👩🏽‍🍳 Zoë",
-    "🍕🍕🍕",
     "Zoe\u0308",  # combining diaeresis: not normalised to NFC
     "محمد",
     "李小龍",
     "Ǉoão Ñúñez",
+    "\u0645\u0647\u200c\u0633\u0627",  # Persian, with the zero-width non-joiner it needs
 ]
+# A name the summary would speak must have a letter: these are refused with invalid_name.
+NO_LETTER = ["%_\\%", "🍕🍕🍕", "12345", "' -- ;", "\u00a0\u00a0"]
 BIDI = [
     "abc\u202edcba",  # right-to-left override
     "\u200fMallory",  # right-to-left mark
     "Mal\u2066lory\u2069",  # isolates
-    "Mal\u200dlory",  # zero-width joiner
+    "Mal\u200blory",  # zero-width space
+    "Mal\u2028lory",  # line separator
 ]
 UNICODE_EMAILS = [
     "zoë@example.com",
@@ -87,7 +88,7 @@ def test_hostile_names_and_allergies_are_stored_literally(conn: Conn, role: str)
             "firstName": text,
             "lastName": text,
             "allergies": [text],
-            "source": "chatbot",
+            "source": "chatbot" if role == "service_role" else "webapp",
         }
         claims: dict[str, Any] | None = None
         if role == "service_role":
@@ -106,21 +107,15 @@ def test_hostile_names_and_allergies_are_stored_literally(conn: Conn, role: str)
     assert count == (len(INJECTIONS) + len(EMOJI_AND_SCRIPTS),)
 
 
-def test_bidi_and_zero_width_characters_are_stored_literally(conn: Conn) -> None:
-    """Right-to-left marks, overrides, isolates and joiners are text, not controls."""
+def test_bidi_zero_width_and_letterless_names_are_refused(conn: Conn) -> None:
+    """Right-to-left overrides, marks, isolates and joiners hide or reorder what the summary
+    says; a name without a letter is no name: invalid_name, nothing written."""
     phone = phones()
-    for text in BIDI:
-        before = table_snapshot(conn)
-        try:
-            response = call_rpc(
-                conn, {"phone": next(phone), "firstName": text, "source": "chatbot"}
-            )
-        except psycopg.Error as exc:  # the contract also allows a stable refusal
-            assert (exc.diag.sqlstate, exc.diag.message_primary) == ("P0001", "invalid_name")
-            assert table_snapshot(conn) == before
-            continue
-        assert response["customer"]["name"] == text, ascii(text)
-        assert stored_name(conn, response["customer"]["id"])[0] == text, ascii(text)
+    before = table_snapshot(conn)
+    for text in [*BIDI, *NO_LETTER]:
+        error = expect_error(conn, {"phone": next(phone), "firstName": text, "source": "chatbot"})
+        assert (error["sqlstate"], error["message"]) == ("P0001", "invalid_name"), ascii(text)
+    assert table_snapshot(conn) == before
 
 
 def test_hostile_text_in_identifier_fields_is_refused(conn: Conn) -> None:
@@ -153,7 +148,7 @@ def test_hostile_text_in_identifier_fields_is_refused(conn: Conn) -> None:
 def test_email_with_quotes_is_stored_literally(conn: Conn) -> None:
     """A valid address with ' and + is an email like any other: stored as sent."""
     for email in ("o'brien+pizza@example.com", "x'||'y@example.com"):
-        response = call_rpc(conn, {"email": email, "source": "chatbot"})
+        response = call_rpc(conn, {"email": email, "source": "webapp"})
         assert response["customer"]["email"] == email
         stored = conn.execute(
             "select value from customer_management.customer_identifiers where type = 'email' "

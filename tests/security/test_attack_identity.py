@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot
+from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot, with_code
 from support.security import (
     Conn,
     add_order,
@@ -41,17 +41,21 @@ class Victim:
 
 
 def chatbot_victim(conn: Conn) -> Victim:
-    """A chatbot customer with phone, email, name, allergies and orders; no login."""
+    """A chatbot customer with phone (her line), email (proven with a code), name,
+    allergies and orders; no login."""
     response = call_rpc(
         conn,
-        {
-            "phone": VICTIM_PHONE,
-            "email": VICTIM_EMAIL,
-            "firstName": VICTIM_NAME[0],
-            "lastName": VICTIM_NAME[1],
-            "allergies": ["shellfish"],
-            "source": "chatbot",
-        },
+        with_code(
+            conn,
+            {
+                "phone": VICTIM_PHONE,
+                "email": VICTIM_EMAIL,
+                "firstName": VICTIM_NAME[0],
+                "lastName": VICTIM_NAME[1],
+                "allergies": ["shellfish"],
+                "source": "chatbot",
+            },
+        ),
     )
     customer_id = response["customer"]["id"]
     add_order(conn, customer_id, "41.00")

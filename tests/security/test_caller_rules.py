@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot
+from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot, with_code
 from support.reads import (
     PHONE,
     count_customers,
@@ -145,7 +145,7 @@ def test_account_of_another_login_is_never_the_end_users(conn: Conn) -> None:
         role="authenticated",
         claims=victim_claims,
     )["customer"]["id"]
-    call_rpc(conn, {"email": VICTIM_EMAIL, "phone": PHONE, "source": "chatbot"})
+    call_rpc(conn, with_code(conn, {"email": VICTIM_EMAIL, "phone": PHONE, "source": "chatbot"}))
     victim_row = customer(conn, victim_id)
     victim_identifiers = identifiers(conn, victim_id)
 

@@ -39,13 +39,13 @@ def statement_for(kind: str, table: str) -> str:
 def audited(conn: Conn) -> dict[str, Any]:
     """A merge through the RPC, so both audit tables hold rows; returns an end user's claims."""
     call_rpc(conn, {"phone": "+15554440001", "source": "chatbot"})
-    call_rpc(conn, {"email": "dana@example.com", "source": "chatbot"})
+    call_rpc(conn, {"email": "dana@mail.com", "source": "webapp"})
     merged = call_rpc(
         conn,
         {
             "phone": "+15554440001",
-            "email": "dana@example.com",
-            "source": "chatbot",
+            "email": "dana@mail.com",
+            "source": "webapp",
             "mergeIfFound": True,
         },
     )
@@ -55,7 +55,7 @@ def audited(conn: Conn) -> dict[str, Any]:
         "customer_management.merge_log)"
     ).fetchone()
     assert counts is not None and counts[0] >= 3 and counts[1] == 1
-    _, claims = create_auth_user(conn, email="dana@example.com", phone="+15554440001")
+    _, claims = create_auth_user(conn, email="dana@mail.com", phone="+15554440001")
     return claims
 
 
@@ -150,7 +150,7 @@ def test_audit_events_name_fields_not_values(conn: Conn, audited: dict[str, Any]
         conn,
         {
             "phone": "+15554440001",
-            "email": "dana@example.com",
+            "email": "dana@mail.com",
             "lastName": "Quill",
             "allergies": ["kiwi"],
             "source": "webapp",
@@ -162,7 +162,7 @@ def test_audit_events_name_fields_not_values(conn: Conn, audited: dict[str, Any]
         "select coalesce(string_agg(a::text, ' '), '') from customer_management.audit_log as a"
     ).fetchone()
     assert text is not None
-    for value in ("5554440001", "dana@example.com", "Dana", "Quill", "kiwi"):
+    for value in ("5554440001", "dana@mail.com", "Dana", "Quill", "kiwi"):
         assert value.lower() not in str(text[0]).lower(), value
     actions = {row[0] for row in conn.execute("select action from customer_management.audit_log")}
     assert {"create", "merge", "link", "update"} <= actions

@@ -101,7 +101,17 @@ BAD_REQUESTS = [
         case_id="authUserId-not-hex",
     ),
     _case(
-        {"authUserId": str(uuid.uuid4()), **OK}, "unknown_auth_user", case_id="authUserId-unknown"
+        {"authUserId": str(uuid.uuid4()), "phone": PHONE, "source": "webapp"},
+        "unknown_auth_user",
+        case_id="authUserId-unknown",
+    ),
+    # The chatbot channel proves the line and codes, never a named login.
+    _case({"authUserId": str(uuid.uuid4()), **OK}, "forbidden", "42501", "chatbot-authUserId"),
+    _case({"email": EMAIL, "source": "chatbot"}, "verification_required", case_id="chatbot-email"),
+    _case(
+        {**OK, "verification": {"id": "x", "code": "123456"}},
+        "invalid_verification",
+        case_id="verification-malformed",
     ),
     # Names.
     _case({"firstName": "x" * 201, **OK}, "name_too_long", case_id="firstName-201"),
@@ -110,6 +120,11 @@ BAD_REQUESTS = [
     _case({"lastName": "Lee\nSmith", **OK}, "invalid_name", case_id="lastName-newline"),
     _case({"firstName": "A\tnn", **OK}, "invalid_name", case_id="firstName-tab"),
     _case({"firstName": "Ann\u007f", **OK}, "invalid_name", case_id="firstName-delete"),
+    _case({"firstName": "Ann\u202eevil", **OK}, "invalid_name", case_id="firstName-bidi"),
+    _case({"firstName": "Ann\u200b", **OK}, "invalid_name", case_id="firstName-zero-width"),
+    _case({"lastName": "Lee\u2028Smith", **OK}, "invalid_name", case_id="lastName-separator"),
+    _case({"firstName": "12345", **OK}, "invalid_name", case_id="firstName-no-letter"),
+    _case({"firstName": "!!!", **OK}, "invalid_name", case_id="firstName-punctuation"),
     # Size.
     _case({"firstName": "x" * 17_000, **OK}, "payload_too_large", "PT413", "big-name"),
     _case({"notes": "x" * 17_000, **OK}, "payload_too_large", "PT413", "big-unknown-field"),

@@ -67,17 +67,17 @@ def test_overlapping_merges_leave_one_live_account_per_group(conn: Conn, db_url:
     for n in range(GROUPS):
         ids = _group(n)
         call_rpc(conn, {"email": ids["E"], "source": "webapp"})
-        call_rpc(conn, {"phone": ids["Q"], "source": "chatbot"})
-        call_rpc(conn, {"phone": ids["P"], "email": ids["F"], "source": "chatbot"})
+        call_rpc(conn, {"phone": ids["Q"], "source": "webapp"})
+        call_rpc(conn, {"phone": ids["P"], "email": ids["F"], "source": "webapp"})
 
     bodies: list[dict[str, Any]] = []
     for n in range(GROUPS):
         ids = _group(n)
         bodies += [
-            {"phone": ids["P"], "email": ids["E"], "mergeIfFound": True, "source": "chatbot"},
-            {"email": ids["F"], "phone": ids["Q"], "mergeIfFound": True, "source": "chatbot"},
-            {"phone": ids["P"], "allergies": [f"allergy{n}"], "source": "chatbot"},
-            {"email": ids["F"], "firstName": f"Member{n}", "source": "chatbot"},
+            {"phone": ids["P"], "email": ids["E"], "mergeIfFound": True, "source": "webapp"},
+            {"email": ids["F"], "phone": ids["Q"], "mergeIfFound": True, "source": "webapp"},
+            {"phone": ids["P"], "allergies": [f"allergy{n}"], "source": "webapp"},
+            {"email": ids["F"], "firstName": f"Member{n}", "source": "webapp"},
         ]
     assert _race(db_url, bodies) == []
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from customer_management import contract
-from support.helpers import call_rpc, create_auth_user, expect_error
+from support.helpers import call_rpc, create_auth_user, expect_error, with_code
 from support.reads import insert_order
 
 Conn = psycopg.Connection[Any]
@@ -67,13 +67,14 @@ def test_every_shape_of_the_decision_table_follows_the_contract(conn: Conn) -> N
     )
     assert placeholder["notices"][0]["code"] == "placeholder_ignored"
 
-    resolve(conn, {"email": "bob@gmail.com", "source": "webapp"})
+    _, bob = create_auth_user(conn, email="bob@gmail.com")
+    resolve(conn, {"email": "bob@gmail.com", "source": "webapp"}, "authenticated", bob)
     both = {"phone": "555-123-4567", "email": "bob@gmail.com", "source": "chatbot"}
-    conflict = resolve(conn, both)
+    conflict = resolve(conn, with_code(conn, both))
     CONFLICT.validate(conflict)
     assert conflict["error"] == contract.conflict_error()
     assert all("id" in account for account in conflict["conflicts"]["accounts"])
-    merged = resolve(conn, {**both, "mergeIfFound": True})
+    merged = resolve(conn, with_code(conn, {**both, "mergeIfFound": True}))
     assert [n["code"] for n in merged["notices"]] == ["accounts_merged"]
 
     # An end user whose login and confirmed phone sit on two accounts: masked conflict.

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from support.helpers import call_rpc, create_auth_user, table_snapshot
+from support.helpers import call_rpc, create_auth_user, table_snapshot, with_code
 from support.reads import (
     PHONE,
     count_customers,
@@ -129,14 +129,16 @@ def test_one_match_unions_sources_and_sets_last_updated_via(conn: Conn) -> None:
 def test_one_match_attaches_a_new_identifier(conn: Conn) -> None:
     """A new email sent with a known phone is attached to that account, not a new one."""
     customer_id = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})["customer"]["id"]
-    response = call_rpc(conn, {"phone": PHONE, "email": EMAIL, "source": "chatbot"})
+    response = call_rpc(
+        conn, with_code(conn, {"phone": PHONE, "email": EMAIL, "source": "chatbot"})
+    )
     assert response["customer"]["id"] == customer_id
     assert response["customer"]["email"] == EMAIL
     assert identifier_set(conn, customer_id) == {
         ("phone", PHONE, "active"),
         ("email", EMAIL, "active"),
     }
-    by_email = call_rpc(conn, {"email": EMAIL.upper(), "source": "chatbot"})
+    by_email = call_rpc(conn, {"email": EMAIL.upper(), "source": "webapp"})
     assert by_email["customer"]["id"] == customer_id
     assert count_customers(conn, live_only=False) == 1
 
@@ -154,13 +156,18 @@ def test_returning_lookup_writes_nothing_but_the_rate_counter(conn: Conn) -> Non
 
 
 def test_several_matches_flag_a_conflict_and_change_nothing(conn: Conn) -> None:
-    """Phone on one account, email on another: conflict shape, no account touched."""
+    """Phone on one account, email on another, both proven by the caller (the line and a
+    code): conflict shape, no account touched."""
     by_phone = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})["customer"]["id"]
-    by_email = call_rpc(conn, {"email": EMAIL, "source": "webapp"})["customer"]["id"]
+    _, web_user = create_auth_user(conn, email=EMAIL)
+    by_email = call_rpc(conn, {"email": EMAIL, "source": "webapp"}, "authenticated", web_user)[
+        "customer"
+    ]["id"]
     before = table_snapshot(conn)
 
     response = call_rpc(
-        conn, {"phone": PHONE, "email": EMAIL, "firstName": "Dana", "source": "chatbot"}
+        conn,
+        with_code(conn, {"phone": PHONE, "email": EMAIL, "firstName": "Dana", "source": "chatbot"}),
     )
     assert set(response) == {"error", "conflicts", "message", "conflictId"}
     assert response["error"] == "Account conflict"
@@ -186,7 +193,7 @@ def test_three_accounts_conflict_lists_all_of_them(conn: Conn) -> None:
     """Phone, email and auth user on three accounts: one conflict naming all three."""
     user_id, claims = create_auth_user(conn, email="web@mail.com")
     by_phone = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})["customer"]["id"]
-    by_email = call_rpc(conn, {"email": EMAIL, "source": "chatbot"})["customer"]["id"]
+    by_email = call_rpc(conn, {"email": EMAIL, "source": "webapp"})["customer"]["id"]
     by_auth = call_rpc(
         conn,
         {"email": "web@mail.com", "source": "webapp"},
@@ -196,7 +203,7 @@ def test_three_accounts_conflict_lists_all_of_them(conn: Conn) -> None:
 
     response = call_rpc(
         conn,
-        {"phone": PHONE, "email": EMAIL, "authUserId": str(user_id), "source": "chatbot"},
+        {"phone": PHONE, "email": EMAIL, "authUserId": str(user_id), "source": "webapp"},
     )
     assert [a["id"] for a in response["conflicts"]["accounts"]] == [by_phone, by_email, by_auth]
     assert one(
@@ -211,7 +218,7 @@ def test_order_history_newest_first_at_most_ten_summary_counts_all(conn: Conn) -
     customer_id = call_rpc(conn, {"phone": PHONE, "firstName": "Dana", "source": "chatbot"})[
         "customer"
     ]["id"]
-    other_id = call_rpc(conn, {"email": EMAIL, "source": "chatbot"})["customer"]["id"]
+    other_id = call_rpc(conn, {"email": EMAIL, "source": "webapp"})["customer"]["id"]
     start = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
     # Inserted out of order so that the order of insertion cannot pass for the sort.
     offsets = [5, 0, 11, 3, 8, 1, 10, 2, 7, 4, 9, 6]

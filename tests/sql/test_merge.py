@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from support.helpers import call_rpc, create_auth_user
+from support.helpers import call_rpc, create_auth_user, with_code
 from support.reads import (
     PHONE,
     count_customers,
@@ -99,12 +99,11 @@ def test_merge_moves_everything_to_the_auth_linked_account(conn: Conn) -> None:
         "customer": customer(conn, pair.chatbot_id),
         "identifiers": identifiers(conn, pair.chatbot_id),
     }
-    conflict = call_rpc(conn, {"phone": PHONE, "email": EMAIL, "source": "chatbot"})
+    both = {"phone": PHONE, "email": EMAIL, "source": "chatbot"}
+    conflict = call_rpc(conn, with_code(conn, both))
     conflict_id = conflict["conflictId"]
 
-    response = call_rpc(
-        conn, {"phone": PHONE, "email": EMAIL, "source": "chatbot", "mergeIfFound": True}
-    )
+    response = call_rpc(conn, with_code(conn, {**both, "mergeIfFound": True}))
     assert notice_codes(response) == ["accounts_merged"]
     assert response["customer"] == {
         "id": pair.web_id,
@@ -164,7 +163,8 @@ def test_merge_moves_everything_to_the_auth_linked_account(conn: Conn) -> None:
 
 
 def test_without_auth_link_the_oldest_account_survives(conn: Conn) -> None:
-    """Neither account has an auth user: the older one survives."""
+    """Neither account has an auth user: the older one survives. (The backend asks for the
+    merge: it vouches for the email it passes on, which the web account holds as asserted.)"""
     older = call_rpc(conn, {"email": EMAIL, "allergies": ["Soy"], "source": "webapp"})
     newer = call_rpc(
         conn,
@@ -176,7 +176,7 @@ def test_without_auth_link_the_oldest_account_survives(conn: Conn) -> None:
         {
             "phone": PHONE,
             "email": EMAIL,
-            "source": "chatbot",
+            "source": "webapp",
             "mergeIfFound": True,
         },
     )
@@ -198,7 +198,7 @@ def test_without_auth_link_the_oldest_account_survives(conn: Conn) -> None:
     assert customer(conn, older_id)["preferences"] == {
         "account_sources": ["webapp", "chatbot"],
         "created_via": "webapp",
-        "last_updated_via": "chatbot",
+        "last_updated_via": "webapp",
     }
     # With no conflict recorded first, the log row has no conflict id.
     log = _merge_log(conn)
@@ -208,7 +208,7 @@ def test_without_auth_link_the_oldest_account_survives(conn: Conn) -> None:
 def test_three_accounts_merge_into_the_auth_linked_one(conn: Conn) -> None:
     """Phone, email and auth user on three accounts: two log rows, two tombstones."""
     by_phone = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})["customer"]["id"]
-    by_email = call_rpc(conn, {"email": EMAIL, "source": "chatbot"})["customer"]["id"]
+    by_email = call_rpc(conn, {"email": EMAIL, "source": "webapp"})["customer"]["id"]
     user_id, claims = create_auth_user(conn, email="web@mail.com")
     by_auth = call_rpc(
         conn, {"email": "web@mail.com", "source": "webapp"}, role="authenticated", claims=claims
@@ -219,7 +219,7 @@ def test_three_accounts_merge_into_the_auth_linked_one(conn: Conn) -> None:
             "phone": PHONE,
             "email": EMAIL,
             "authUserId": str(user_id),
-            "source": "chatbot",
+            "source": "webapp",
             "mergeIfFound": True,
         },
     )
@@ -285,7 +285,12 @@ def test_before_images_restore_both_accounts_exactly(conn: Conn) -> None:
     identifiers_before = {cid: identifiers(conn, cid) for cid in ids}
     orders_before = _orders_by_customer(conn)
 
-    call_rpc(conn, {"phone": PHONE, "email": EMAIL, "source": "chatbot", "mergeIfFound": True})
+    call_rpc(
+        conn,
+        with_code(
+            conn, {"phone": PHONE, "email": EMAIL, "source": "chatbot", "mergeIfFound": True}
+        ),
+    )
     assert rows_before[pair.chatbot_id] != customer(conn, pair.chatbot_id)
     assert rows_before[pair.web_id] != customer(conn, pair.web_id)
 
@@ -313,7 +318,10 @@ def test_pending_copy_on_survivor_takes_over_and_undo_restores_it(conn: Conn) ->
     identifiers_before = {cid: identifiers(conn, cid) for cid in ids}
 
     response = call_rpc(
-        conn, {"email": EMAIL, "phone": PHONE, "source": "chatbot", "mergeIfFound": True}
+        conn,
+        with_code(
+            conn, {"email": EMAIL, "phone": PHONE, "source": "chatbot", "mergeIfFound": True}
+        ),
     )
     assert response["customer"]["id"] == web_id
     assert response["customer"]["phone"] == PHONE
@@ -347,7 +355,10 @@ def test_accounts_of_two_auth_users_are_never_merged(conn: Conn) -> None:
 
     response = call_rpc(
         conn,
-        {"email": "one@mail.com", "phone": PHONE, "source": "chatbot", "mergeIfFound": True},
+        with_code(
+            conn,
+            {"email": "one@mail.com", "phone": PHONE, "source": "chatbot", "mergeIfFound": True},
+        ),
     )
     assert response["error"] == "Account conflict"
     assert notice_codes(response) == ["merge_blocked"]

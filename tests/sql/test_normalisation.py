@@ -1,5 +1,8 @@
 """Normalisation: phone spellings to E.164, email match keys, blocked placeholders, and the
 per-customer identifier limits.
+
+Requests come from a trusted backend (service role, ``source: "webapp"``), whose phones and
+emails count as proven: these tests are about what an identifier is, not who proved it.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ def test_every_spelling_of_one_number_is_one_customer(conn: Conn) -> None:
     """All the issue's spellings resolve to the same account with phone +15551234567."""
     ids = set()
     for spelling in SPELLINGS:
-        response = call_rpc(conn, {"phone": spelling, "source": "chatbot"})
+        response = call_rpc(conn, {"phone": spelling, "source": "webapp"})
         assert response["customer"]["phone"] == PHONE, spelling
         ids.add(response["customer"]["id"])
     assert len(ids) == 1
@@ -131,11 +134,11 @@ def test_normalize_phone_rejects(functions_conn: Conn, raw: str) -> None:
 
 def test_invalid_phones_through_rpc_write_nothing(conn: Conn) -> None:
     """Through the RPC every invalid phone is invalid_phone (P0001) and nothing is written."""
-    call_rpc(conn, {"email": "someone@mail.com", "source": "chatbot"})
+    call_rpc(conn, {"email": "someone@mail.com", "source": "webapp"})
     before = table_snapshot(conn)
     wrong = {}
     for raw in INVALID_PHONES:
-        error = expect_error(conn, {"phone": raw, "email": "someone@mail.com", "source": "chatbot"})
+        error = expect_error(conn, {"phone": raw, "email": "someone@mail.com", "source": "webapp"})
         if (error["sqlstate"], error["message"]) != ("P0001", "invalid_phone"):
             wrong[raw] = error
     assert wrong == {}
@@ -152,9 +155,9 @@ def test_default_country_change(conn: Conn) -> None:
     with pytest.raises(psycopg.errors.RaiseException):
         _normalize_phone(conn, "020 794")
 
-    response = call_rpc(conn, {"phone": "020 7946 0018", "source": "chatbot"})
+    response = call_rpc(conn, {"phone": "020 7946 0018", "source": "webapp"})
     assert response["customer"]["phone"] == "+442079460018"
-    again = call_rpc(conn, {"phone": "+44 20 7946 0018", "source": "chatbot"})
+    again = call_rpc(conn, {"phone": "+44 20 7946 0018", "source": "webapp"})
     assert again["customer"]["id"] == response["customer"]["id"]
 
 
@@ -213,11 +216,11 @@ def test_normalize_email_rejects(functions_conn: Conn, raw: str) -> None:
 
 def test_malformed_emails_through_rpc_write_nothing(conn: Conn) -> None:
     """Through the RPC every malformed address is invalid_email and nothing is written."""
-    call_rpc(conn, {"phone": PHONE, "source": "chatbot"})
+    call_rpc(conn, {"phone": PHONE, "source": "webapp"})
     before = table_snapshot(conn)
     wrong = {}
     for raw in MALFORMED_EMAILS:
-        error = expect_error(conn, {"email": raw, "phone": PHONE, "source": "chatbot"})
+        error = expect_error(conn, {"email": raw, "phone": PHONE, "source": "webapp"})
         if (error["sqlstate"], error["message"]) != ("P0001", "invalid_email"):
             wrong[raw] = error
     assert wrong == {}
@@ -227,7 +230,7 @@ def test_malformed_emails_through_rpc_write_nothing(conn: Conn) -> None:
 def test_email_case_and_spaces_are_one_account_display_kept(conn: Conn) -> None:
     """ " Alice@Gmail.COM " and "alice@gmail.com" are one account; the spelling is kept."""
     first = call_rpc(conn, {"email": " Alice@Gmail.COM ", "source": "webapp"})
-    second = call_rpc(conn, {"email": "alice@gmail.com", "source": "chatbot"})
+    second = call_rpc(conn, {"email": "alice@gmail.com", "source": "webapp"})
     assert second["customer"]["id"] == first["customer"]["id"]
     assert first["customer"]["email"] == "Alice@Gmail.COM"
     assert second["customer"]["email"] == "Alice@Gmail.COM"
@@ -286,7 +289,7 @@ BLOCKED_VALUES = [
 def test_blocked_value_is_ignored(conn: Conn, field: str, value: str) -> None:
     """A blocked value is never stored, never matched, and does not count as an identifier."""
     before = table_snapshot(conn)
-    error = expect_error(conn, {field: value, "source": "chatbot"})
+    error = expect_error(conn, {field: value, "source": "webapp"})
     assert (error["sqlstate"], error["message"]) == ("P0001", "missing_identifier")
     assert table_snapshot(conn) == before
 
@@ -296,7 +299,7 @@ def test_blocked_value_is_ignored(conn: Conn, field: str, value: str) -> None:
     )
     ids = []
     for real in real_values:
-        response = call_rpc(conn, {field: value, real_field: real, "source": "chatbot"})
+        response = call_rpc(conn, {field: value, real_field: real, "source": "webapp"})
         assert response["customer"]["isNewAccount"] is True
         assert response["customer"][field] is None
         assert [(n["code"], n["field"]) for n in response["notices"]] == [
@@ -332,12 +335,12 @@ def test_repeated_digit_number_is_blocked_in_every_spelling(
 def test_fourth_phone_is_not_attached(conn: Conn) -> None:
     """Three phones per customer: the fourth gets identifier_limit_reached."""
     phones = ["+15551230001", "+15551230002", "+15551230003", "+15551230004"]
-    customer_id = call_rpc(conn, {"email": "many@mail.com", "source": "chatbot"})["customer"]["id"]
+    customer_id = call_rpc(conn, {"email": "many@mail.com", "source": "webapp"})["customer"]["id"]
     for phone in phones[:3]:
-        response = call_rpc(conn, {"email": "many@mail.com", "phone": phone, "source": "chatbot"})
+        response = call_rpc(conn, {"email": "many@mail.com", "phone": phone, "source": "webapp"})
         assert response["customer"]["id"] == customer_id
         assert "notices" not in response
-    response = call_rpc(conn, {"email": "many@mail.com", "phone": phones[3], "source": "chatbot"})
+    response = call_rpc(conn, {"email": "many@mail.com", "phone": phones[3], "source": "webapp"})
     assert response["customer"]["id"] == customer_id
     assert response["customer"]["phone"] == phones[0]
     assert [(n["code"], n["field"]) for n in response["notices"]] == [
@@ -346,17 +349,17 @@ def test_fourth_phone_is_not_attached(conn: Conn) -> None:
     assert {v for (t, v, _) in identifier_set(conn, customer_id) if t == "phone"} == set(phones[:3])
     assert owner_of(conn, "phone", phones[3]) is None
     # The unattached phone alone still finds nobody: a new account.
-    alone = call_rpc(conn, {"phone": phones[3], "source": "chatbot"})
+    alone = call_rpc(conn, {"phone": phones[3], "source": "webapp"})
     assert alone["customer"]["id"] != customer_id
 
 
 def test_fourth_email_is_not_attached(conn: Conn) -> None:
     """Three emails per customer: the fourth gets identifier_limit_reached."""
-    customer_id = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})["customer"]["id"]
+    customer_id = call_rpc(conn, {"phone": PHONE, "source": "webapp"})["customer"]["id"]
     for n in range(1, 4):
-        response = call_rpc(conn, {"phone": PHONE, "email": f"e{n}@mail.com", "source": "chatbot"})
+        response = call_rpc(conn, {"phone": PHONE, "email": f"e{n}@mail.com", "source": "webapp"})
         assert "notices" not in response
-    response = call_rpc(conn, {"phone": PHONE, "email": "e4@mail.com", "source": "chatbot"})
+    response = call_rpc(conn, {"phone": PHONE, "email": "e4@mail.com", "source": "webapp"})
     assert notice_codes(response) == ["identifier_limit_reached"]
     assert owner_of(conn, "email", "e4@mail.com") is None
     assert len([1 for (t, _, _) in identifier_set(conn, customer_id) if t == "email"]) == 3
@@ -374,7 +377,7 @@ def test_one_auth_user_per_customer(conn: Conn) -> None:
     )["customer"]["id"]
 
     response = call_rpc(
-        conn, {"email": "owner@mail.com", "authUserId": str(second_user), "source": "chatbot"}
+        conn, {"email": "owner@mail.com", "authUserId": str(second_user), "source": "webapp"}
     )
     assert response["customer"]["id"] == customer_id
     assert [(n["code"], n["field"]) for n in response["notices"]] == [
@@ -388,10 +391,10 @@ def test_one_auth_user_per_customer(conn: Conn) -> None:
 def test_limits_follow_settings(conn: Conn) -> None:
     """max_phones_per_customer is read from customer_management.settings."""
     set_settings(conn, max_phones_per_customer=1)
-    customer_id = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})["customer"]["id"]
-    response = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})
+    customer_id = call_rpc(conn, {"phone": PHONE, "source": "webapp"})["customer"]["id"]
+    response = call_rpc(conn, {"phone": PHONE, "source": "webapp"})
     assert "notices" not in response
-    call_rpc(conn, {"email": "x@mail.com", "phone": PHONE, "source": "chatbot"})
-    response = call_rpc(conn, {"email": "x@mail.com", "phone": "+15557654321", "source": "chatbot"})
+    call_rpc(conn, {"email": "x@mail.com", "phone": PHONE, "source": "webapp"})
+    response = call_rpc(conn, {"email": "x@mail.com", "phone": "+15557654321", "source": "webapp"})
     assert response["customer"]["id"] == customer_id
     assert notice_codes(response) == ["identifier_limit_reached"]

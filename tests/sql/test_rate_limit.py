@@ -85,27 +85,27 @@ def test_service_role_limit_is_per_identifier(conn: Conn) -> None:
     """21st call in a minute for one phone (any spelling) is refused; other phones still pass."""
     spellings = ["+1 555 410 0001", "555-410-0001", "(555) 410-0001", "+15554100001"]
     for n in range(DEFAULT_LIMIT):
-        call_rpc(conn, {"phone": spellings[n % len(spellings)], "source": "chatbot"})
-    error = expect_error(conn, {"phone": "5554100001", "source": "chatbot"})
+        call_rpc(conn, {"phone": spellings[n % len(spellings)], "source": "webapp"})
+    error = expect_error(conn, {"phone": "5554100001", "source": "webapp"})
     assert_rate_limited(error, DEFAULT_LIMIT)
     # With a fresh email alongside, the phone's bucket is still over: refused as a whole.
     error = expect_error(
-        conn, {"phone": "+15554100001", "email": "new@example.com", "source": "chatbot"}
+        conn, {"phone": "+15554100001", "email": "new@example.com", "source": "webapp"}
     )
     assert_rate_limited(error)
-    assert call_rpc(conn, {"phone": "+15554100002", "source": "chatbot"})["customer"]
-    assert call_rpc(conn, {"email": "new@example.com", "source": "chatbot"})["customer"]
+    assert call_rpc(conn, {"phone": "+15554100002", "source": "webapp"})["customer"]
+    assert call_rpc(conn, {"email": "new@example.com", "source": "webapp"})["customer"]
 
 
 def test_service_role_limit_comes_from_settings(conn: Conn) -> None:
     """rate_limit_per_identifier_per_minute = 2: the third call for one email is refused."""
     set_limits(conn, per_identifier=2)
     for _ in range(2):
-        call_rpc(conn, {"email": "Cat@Example.com", "source": "chatbot"})
-    error = expect_error(conn, {"email": " cat@example.COM ", "source": "chatbot"})
+        call_rpc(conn, {"email": "Cat@Example.com", "source": "webapp"})
+    error = expect_error(conn, {"email": " cat@example.COM ", "source": "webapp"})
     assert_rate_limited(error, 2)
     set_limits(conn, per_identifier=DEFAULT_LIMIT)
-    call_rpc(conn, {"email": "cat@example.com", "source": "chatbot"})
+    call_rpc(conn, {"email": "cat@example.com", "source": "webapp"})
 
 
 def test_the_window_resets_after_a_minute(conn: Conn) -> None:
@@ -152,7 +152,7 @@ def test_rate_limited_call_changes_nothing(conn: Conn) -> None:
     set_limits(conn, per_user=1, per_identifier=1)
     claims = end_user(conn, "ann@example.com")
     web_call(conn, claims, email="ann@example.com")
-    call_rpc(conn, {"phone": "+15554100003", "source": "chatbot"})
+    call_rpc(conn, {"phone": "+15554100003", "source": "webapp"})
     before = table_snapshot(conn)
     assert "customer_management.rate_limit_counters" in before
     error = expect_error(
@@ -162,7 +162,7 @@ def test_rate_limited_call_changes_nothing(conn: Conn) -> None:
             "phone": "+15554100009",
             "firstName": "Ann",
             "allergies": ["nuts"],
-            "source": "chatbot",
+            "source": "webapp",
         },
         "authenticated",
         claims,
@@ -174,7 +174,7 @@ def test_rate_limited_call_changes_nothing(conn: Conn) -> None:
             "phone": "+15554100003",
             "email": "fresh@example.com",
             "firstName": "Dan",
-            "source": "chatbot",
+            "source": "webapp",
         },
     )
     assert_rate_limited(error, 1)
@@ -187,7 +187,7 @@ def test_administrator_sessions_are_not_limited(conn: Conn) -> None:
         with conn.transaction():
             conn.execute(
                 "select public.customer_management(%s::jsonb)",
-                (json.dumps({"phone": "+15554100004", "source": "chatbot"}),),
+                (json.dumps({"phone": "+15554100004", "source": "webapp"}),),
             )
     counters = conn.execute(
         "select count(*) from customer_management.rate_limit_counters"
@@ -224,7 +224,7 @@ def test_returning_customer_lookup_writes_no_wal(conn: Conn) -> None:
     snapshot) may land in between: the lookup is measured a few times and must write
     nothing at least once, while every creating call must write something.
     """
-    body = {"phone": "+15554100005", "firstName": "Eve", "source": "chatbot"}
+    body = {"phone": "+15554100005", "firstName": "Eve", "source": "webapp"}
     created = wal_written_by(conn, body)
     assert created > 0, "creating an account must write WAL (the check can fail)"
     call_rpc(conn, body)  # warm-up: anything left to settle after the create happens here
@@ -233,7 +233,7 @@ def test_returning_customer_lookup_writes_no_wal(conn: Conn) -> None:
     assert min(lookups) == 0, f"WAL bytes written per lookup: {lookups}"
 
     for n in range(3):
-        fresh = {"phone": f"+1555410010{n}", "source": "chatbot"}
+        fresh = {"phone": f"+1555410010{n}", "source": "webapp"}
         assert wal_written_by(conn, fresh) > 0
     # A returning customer whose call does change the account (a new allergy) writes WAL.
     assert wal_written_by(conn, {**body, "allergies": ["nuts"]}) > 0

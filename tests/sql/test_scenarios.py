@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from support.helpers import call_rpc, create_auth_user, table_snapshot
+from support.helpers import call_rpc, create_auth_user, table_snapshot, with_code
 from support.reads import (
     PHONE,
     count_customers,
@@ -167,7 +167,8 @@ def test_scenario_1_unconfirmed_phone_is_not_merged(conn: Conn) -> None:
 
 
 def test_scenario_2_web_first_then_chatbot(conn: Conn) -> None:
-    """Bob signs up on the web; the chatbot later adds his phone to the same account."""
+    """Bob signs up on the web; when he calls, the chatbot verifies the email he says with a
+    code and adds his line to the same account."""
     user_id, claims = create_auth_user(conn, email="bob@gmail.com")
     first = call_rpc(
         conn,
@@ -196,14 +197,18 @@ def test_scenario_2_web_first_then_chatbot(conn: Conn) -> None:
         "summary": "Welcome Bob! I've created your account.",
     }
 
+    # Bob calls and says his email; the chatbot sends him a code, he reads it back.
     second = call_rpc(
         conn,
-        {
-            "phone": "555-555-5678",
-            "email": "bob@gmail.com",
-            "firstName": "Bob",
-            "source": "chatbot",
-        },
+        with_code(
+            conn,
+            {
+                "phone": "555-555-5678",
+                "email": "bob@gmail.com",
+                "firstName": "Bob",
+                "source": "chatbot",
+            },
+        ),
     )
     assert second == {
         "customer": {
@@ -254,9 +259,10 @@ def test_scenario_3_conflict_then_merge(conn: Conn) -> None:
     account_b = call_rpc(conn, {"phone": "555-222-9999", "source": "chatbot"})["customer"]["id"]
     assert account_a != account_b
 
+    # Charlie calls from the chatbot account's line and proves the web account's email.
     body = {"phone": "555-222-9999", "email": "charlie@gmail.com", "source": "chatbot"}
     before = table_snapshot(conn)
-    conflict = call_rpc(conn, body)
+    conflict = call_rpc(conn, with_code(conn, body))
     conflict_id = conflict["conflictId"]
     assert conflict == {
         "error": "Account conflict",
@@ -285,7 +291,7 @@ def test_scenario_3_conflict_then_merge(conn: Conn) -> None:
     ).fetchone()
     assert row == ("open", 1, sorted([account_a, account_b]), "chatbot", "service_role")
 
-    repeat = call_rpc(conn, body)
+    repeat = call_rpc(conn, with_code(conn, body))
     assert repeat == conflict
     assert one(conn, "select count(*) from customer_management.customer_conflicts") == 1
     assert (
@@ -297,7 +303,7 @@ def test_scenario_3_conflict_then_merge(conn: Conn) -> None:
         == 2
     )
 
-    merged = call_rpc(conn, {**body, "mergeIfFound": True})
+    merged = call_rpc(conn, with_code(conn, {**body, "mergeIfFound": True}))
     assert without(merged, "notices") == {
         "customer": {
             "id": account_a,

@@ -16,6 +16,7 @@ from psycopg import sql
 
 from customer_management.local import auth_users
 from customer_management.local.rpc_session import call_customer_management
+from customer_management.local.rpc_session import call_rpc as call_named_rpc
 
 Conn = psycopg.Connection[Any]
 SNAPSHOT_TABLES = (("public", "customers"), ("public", "orders"))
@@ -107,3 +108,14 @@ def cloned_database(server_url: str, template: str, prefix: str) -> Iterator[str
             admin.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
             )
+
+
+def with_code(conn: Conn, body: dict[str, Any], identifier: str = "email") -> dict[str, Any]:
+    """``body`` carrying a verification code for its email (or phone): what the chatbot
+    sends once the caller has read back the code ``request_verification`` issued."""
+    issued = call_named_rpc(
+        conn,
+        "request_verification",
+        {"identifier_type": identifier, "identifier_value": body[identifier]},
+    )
+    return {**body, "verification": {"id": issued["verificationId"], "code": issued["code"]}}

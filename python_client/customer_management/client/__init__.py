@@ -22,6 +22,7 @@ from customer_management.client.models import (
     Notice,
     Order,
     Resolution,
+    VerificationCode,
     VerificationRequest,
     parse_result,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "RateLimited",
     "Resolution",
     "ServiceUnavailable",
+    "VerificationCode",
     "VerificationRequest",
     "error_from_fields",
     "parse_result",

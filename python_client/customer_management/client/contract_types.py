@@ -18,6 +18,7 @@ ResolutionRequest = TypedDict(
         "allergies": NotRequired[list[str] | None],
         "source": Literal['chatbot', 'webapp'],
         "mergeIfFound": NotRequired[bool | None],
+        "verification": NotRequired[dict[str, Any] | None],
     },
 )
 """What a chatbot or web app sends. Unknown fields are ignored and reported in notices."""
@@ -72,7 +73,7 @@ VerificationRequest = TypedDict(
         "value": str,
     },
 )
-"""An identifier the caller sent but has not proven: stored as pending, matched by nobody."""
+"""An identifier the caller sent but has not proven: stored as pending, matched by nobody. A verification code (or a confirmation in Supabase Auth) proves it."""
 
 Success = TypedDict(
     "Success",
@@ -121,6 +122,16 @@ Conflict = TypedDict(
 ResolutionResponse = Union["Success", "Conflict"]
 """What the RPC returns."""
 
+VerificationCode = TypedDict(
+    "VerificationCode",
+    {
+        "verificationId": str,
+        "code": str,
+        "expiresAt": str,
+    },
+)
+"""What request_verification returns to the service role, to deliver to the customer out of band. The kit stores only a keyed hash of the code."""
+
 ErrorBody = TypedDict(
     "ErrorBody",
     {
@@ -132,5 +143,5 @@ ErrorBody = TypedDict(
 )
 """PostgREST's error body. For the kit's own errors, message is a stable code (see KitErrorCode) and code the SQLSTATE; errors of the HTTP layer carry a PGRSTxxx code."""
 
-KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'rate_limited', 'try_again']
+KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'rate_limited', 'try_again', 'verification_required', 'invalid_verification', 'invalid_preferences']
 """The message of every error the kit raises itself."""

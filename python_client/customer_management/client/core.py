@@ -19,7 +19,12 @@ from supabase import Client as SupabaseClient
 from supabase import ClientOptions, create_client
 
 from customer_management.client.exceptions import Conflict, error_from_fields
-from customer_management.client.models import ConflictResult, Resolution, parse_result
+from customer_management.client.models import (
+    ConflictResult,
+    Resolution,
+    VerificationCode,
+    parse_result,
+)
 
 RPC_NAME = "customer_management"
 KEY_ENV_VARS = ("SUPABASE_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY")
@@ -36,9 +41,11 @@ def resolve_body(
     auth_user_id: str | None = None,
     merge_if_found: bool = False,
     allergies: Sequence[str] | None = None,
+    verification: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The brief's camelCase request body; absent (None) fields are left out."""
     body: dict[str, Any] = {
+        "verification": None if verification is None else dict(verification),
         "phone": phone,
         "email": email,
         "firstName": first_name,
@@ -131,6 +138,7 @@ class Client:
         auth_user_id: str | None = None,
         merge_if_found: bool = False,
         allergies: Sequence[str] | None = None,
+        verification: Mapping[str, str] | None = None,
         raise_on_conflict: bool = False,
     ) -> Resolution | ConflictResult:
         """Find, create, update or merge the customer (``POST rpc/customer_management``).
@@ -138,6 +146,9 @@ class Client:
         Returns a ``Resolution``, or a ``ConflictResult`` when several accounts match
         (raised as ``Conflict`` instead with ``raise_on_conflict=True``). Failures raise
         ``InvalidInput``, ``NotAuthenticated``, ``Forbidden``, ``RateLimited``, ...
+
+        ``verification`` is ``{"id": ..., "code": ...}`` (``VerificationCode.with_code``): a
+        code the customer read back, proving the request's email or phone.
         """
         body = resolve_body(
             source=source,
@@ -148,8 +159,19 @@ class Client:
             auth_user_id=auth_user_id,
             merge_if_found=merge_if_found,
             allergies=allergies,
+            verification=verification,
         )
         result = parse_result(self.rpc(RPC_NAME, body))
         if raise_on_conflict and isinstance(result, ConflictResult):
             raise Conflict(None, result.error, result.message, None, 409, result=result)
         return result
+
+    def request_verification(self, identifier_type: str, identifier_value: str) -> VerificationCode:
+        """A six-digit code for a phone or email (service role only), to deliver to the
+        customer out of band; ``InvalidInput`` for a malformed value, ``RateLimited`` when
+        that identifier was sent too many codes this hour."""
+        data = self.rpc(
+            "request_verification",
+            {"identifier_type": identifier_type, "identifier_value": identifier_value},
+        )
+        return VerificationCode.from_json(data)

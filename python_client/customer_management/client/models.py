@@ -62,6 +62,29 @@ class VerificationRequest:
 
 
 @dataclass(frozen=True)
+class VerificationCode:
+    """A code issued by ``request_verification``: deliver ``code`` to the customer (email,
+    SMS) and send ``as_request()`` back as the ``verification`` of the next resolution."""
+
+    verification_id: str
+    code: str = dataclasses.field(repr=False)
+    expires_at: datetime
+
+    @classmethod
+    def from_json(cls, data: shapes.VerificationCode) -> VerificationCode:
+        """Parse the answer of ``request_verification``."""
+        return cls(
+            verification_id=str(data["verificationId"]),
+            code=str(data["code"]),
+            expires_at=datetime.fromisoformat(str(data["expiresAt"])),
+        )
+
+    def with_code(self, code: str) -> dict[str, str]:
+        """The ``verification`` field for the code the customer read back."""
+        return {"id": self.verification_id, "code": code}
+
+
+@dataclass(frozen=True)
 class Customer:
     """The ``customer`` object of a success answer."""
 

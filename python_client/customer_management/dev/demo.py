@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from customer_management.local import auth_users
-from customer_management.local.rpc_session import call_customer_management
+from customer_management.local.rpc_session import call_customer_management, call_rpc
 from customer_management.local.throwaway import throwaway_database
 
 Json = dict[str, Any]
@@ -36,6 +36,18 @@ class Narrator:
     def say(self, text: str) -> None:
         """A line of story between calls."""
         print(f"\n{text}")
+
+    def verification(self, kind: str, value: str) -> Json:
+        """The chatbot's backend asks for a code (printed as delivered); the caller reads it
+        back. Returns the request's ``verification`` field."""
+        print("\n--> chatbot backend (service_role) POST /rest/v1/rpc/request_verification")
+        body = {"identifier_type": kind, "identifier_value": value}
+        print(json.dumps(body, indent=self.indent))
+        issued: Json = call_rpc(self.conn, "request_verification", body)
+        print("<-- 200")
+        print(json.dumps(issued, indent=self.indent))
+        print(f"    (sent to {value}; the caller reads back {issued['code']})")
+        return {"id": issued["verificationId"], "code": issued["code"]}
 
     def call(self, caller: str, body: Json, role: str, claims: Json | None = None) -> Json:
         """Send ``body`` as ``role`` and print both sides."""
@@ -97,7 +109,7 @@ def scenario_chatbot_then_web(story: Narrator) -> None:
 
 
 def scenario_web_then_chatbot(story: Narrator) -> None:
-    """Scenario 2: the web account gets the phone when the chatbot hears the email."""
+    """Scenario 2: the web account gets the line once the caller proves the email."""
     story.heading("Scenario 2: web app first, chatbot later")
     user_id, claims = sign_up(story.conn, "bob@gmail.com")
     story.say("Bob signs up on the web.")
@@ -113,15 +125,21 @@ def scenario_web_then_chatbot(story: Narrator) -> None:
         '(%s, \'[{"name": "Fruit Bouquet", "quantity": 1}]\', 64.99, \'delivered\')',
         (created["customer"]["id"],),
     )
-    story.say('Bob calls: "I\'m Bob, my number is 555-567-8901, email bob@gmail.com".')
+    said = {"phone": "555-567-8901", "email": "bob@gmail.com", "firstName": "Bob"}
+    story.say(
+        'Bob calls from 555-567-8901: "I\'m Bob, my email is bob@gmail.com". The line is '
+        "proven (caller ID); an email said on the phone is not, so the chatbot sends a code "
+        "to bob@gmail.com and Bob reads it back."
+    )
+    verification = story.verification("email", "bob@gmail.com")
+    story.call("chatbot", {**said, "source": "chatbot", "verification": verification}, CHATBOT)
+    story.say(
+        "Mallory calls from her own phone and says Bob's email, without the code: she gets "
+        "an account of her own, the email waits there unproven, and nothing of Bob's shows."
+    )
     story.call(
         "chatbot",
-        {
-            "phone": "555-567-8901",
-            "email": "bob@gmail.com",
-            "firstName": "Bob",
-            "source": "chatbot",
-        },
+        {"phone": "555-666-0000", "email": "bob@gmail.com", "source": "chatbot"},
         CHATBOT,
     )
 
@@ -139,21 +157,22 @@ def scenario_conflict(story: Narrator) -> None:
     )
     story.say("Account B: someone called the chatbot from 555-999-1234.")
     story.call("chatbot", {"phone": "555-999-1234", "source": "chatbot"}, CHATBOT)
-    story.say("Charlie calls and gives both: two accounts match, so the kit flags a conflict.")
+    story.say(
+        "Charlie calls from that line and proves charlie@gmail.com with a code: two accounts "
+        "match what he proved, so the kit flags a conflict."
+    )
+    both = {"phone": "555-999-1234", "email": "charlie@gmail.com", "source": "chatbot"}
     story.call(
-        "chatbot",
-        {"phone": "555-999-1234", "email": "charlie@gmail.com", "source": "chatbot"},
-        CHATBOT,
+        "chatbot", {**both, "verification": story.verification("email", both["email"])}, CHATBOT
     )
     story.say("The chatbot confirms with Charlie and asks to link them (mergeIfFound).")
     story.call(
         "chatbot",
         {
-            "phone": "555-999-1234",
-            "email": "charlie@gmail.com",
+            **both,
             "firstName": "Charlie",
-            "source": "chatbot",
             "mergeIfFound": True,
+            "verification": story.verification("email", both["email"]),
         },
         CHATBOT,
     )

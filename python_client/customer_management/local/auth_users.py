@@ -73,11 +73,11 @@ def create_user(
     conn.execute(
         """
         insert into auth.users (
-            id, aud, role, email, phone, email_confirmed_at, phone_confirmed_at,
+            instance_id, id, aud, role, email, phone, email_confirmed_at, phone_confirmed_at,
             raw_app_meta_data, raw_user_meta_data, is_anonymous, banned_until,
             created_at, updated_at
         ) values (
-            %s, 'authenticated', 'authenticated', %s, %s,
+            '00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s, %s,
             case when %s then now() end, case when %s then now() end,
             %s::jsonb, '{}'::jsonb, %s, %s, now(), now()
         )

@@ -17,7 +17,10 @@ from customer_management.local import migrations, paths
 # Public objects the kit creates, checked by the host-project test against a database
 # that is exactly as before the install once they are gone.
 PUBLIC_TABLES = ("public.customers", "public.orders")
-PUBLIC_FUNCTIONS = ("public.customer_management(jsonb)",)
+PUBLIC_FUNCTIONS = (
+    "public.customer_management(jsonb)",
+    "public.request_verification(text, text)",
+)
 AUTH_TRIGGERS = ("customer_management_release_deleted_user",)
 
 LIST_QUERY = """

@@ -29,9 +29,13 @@ class RpcCall:
 
 @dataclass(frozen=True)
 class RpcResult:
-    """The function's result as JSON text; None for a ``void`` function (HTTP 204)."""
+    """The function's result as JSON text (None for a ``void`` function: HTTP 204), and the
+    HTTP status and headers the function chose with ``response.status`` /
+    ``response.headers``, if it did."""
 
     text: str | None
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Backend(Protocol):

@@ -140,12 +140,23 @@ class Catalog:
 
 
 def call_statement(function: Function, body: object) -> sql.Composed:
-    """The ``select`` calling ``function`` that returns its JSON as text; ``%s`` is the body.
+    """The ``select`` calling ``function``: its JSON as text, then the ``response.status``
+    and ``response.headers`` the function may have set (PostgREST's way for a function to
+    choose its HTTP status while its transaction commits). ``%s`` is the body.
 
     The body text is the only parameter. ``json``/``jsonb`` results come back unchanged
     (byte for byte what PostgREST sends), other scalars through ``to_json``, set-returning
-    functions as one JSON array, ``void`` as null.
+    functions as one JSON array, ``void`` as null. The call sits in a subquery that is not
+    flattened (``offset 0``), so it has run when the settings are read.
     """
+    return sql.SQL(
+        "select _call._result, pg_catalog.current_setting('response.status', true), "
+        "pg_catalog.current_setting('response.headers', true) from ({} offset 0) as _call"
+    ).format(_result_statement(function, body))
+
+
+def _result_statement(function: Function, body: object) -> sql.Composed:
+    """The ``select`` whose one column ``_result`` is the function's answer as JSON text."""
     target = sql.Identifier(function.schema, function.name)
     if function.takes_whole_body:
         call = sql.SQL("{}(%s::{})").format(target, sql.SQL(function.parameters[0].type))
@@ -168,11 +179,13 @@ def call_statement(function: Function, body: object) -> sql.Composed:
             source = sql.SQL(" from (select %s::json) as _args")
     if function.returns_set:
         lateral = sql.SQL(" from ") if function.takes_whole_body else sql.SQL(", lateral ")
-        return sql.SQL("select coalesce(json_agg(_result), '[]')::text{}{}{} as _result").format(
-            source, lateral, call
-        )
+        return sql.SQL(
+            "select coalesce(json_agg(_row), '[]')::text as _result{}{}{} as _row"
+        ).format(source, lateral, call)
     if function.return_type == "void":
-        return sql.SQL("select null::text from (select {}{}) as _void").format(call, source)
+        return sql.SQL("select null::text as _result from (select {}{}) as _void").format(
+            call, source
+        )
     if function.return_type in JSON_TYPES:
-        return sql.SQL("select ({})::text{}").format(call, source)
-    return sql.SQL("select to_json({})::text{}").format(call, source)
+        return sql.SQL("select ({})::text as _result{}").format(call, source)
+    return sql.SQL("select to_json({})::text as _result{}").format(call, source)

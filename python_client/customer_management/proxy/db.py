@@ -100,10 +100,11 @@ class PostgresBackend:
             raise errors.pool_timeout() from None
         except psycopg.Error as exc:
             raise errors.from_database(exc, caller.role) from None
+        status, headers = _chosen_status(row)
         if function.return_type == "void":
-            return RpcResult(None)
+            return RpcResult(None, status, headers)
         text = row[0] if row else None
-        return RpcResult(text if text is not None else "null")
+        return RpcResult(text if text is not None else "null", status, headers)
 
     async def _function(self, name: str, body: object) -> catalog.Function:
         """The exposed function the body calls; reload the catalog once on a miss."""
@@ -138,3 +139,24 @@ class PostgresBackend:
                 raise errors.from_database(exc, "anon") from None
             self._catalog.replace([catalog.parse_row(schema, row) for row in rows])
             self._catalog_loaded_at = time.monotonic()
+
+
+def _chosen_status(row: tuple[object, ...] | None) -> tuple[int | None, dict[str, str]]:
+    """``response.status`` and ``response.headers`` as the function left them (PostgREST's
+    format: a status code, and a JSON array of one-header objects)."""
+    if row is None:
+        return None, {}
+    raw_status, raw_headers = row[1], row[2]
+    status = int(raw_status) if isinstance(raw_status, str) and raw_status.isdigit() else None
+    if status is not None and not 100 <= status <= 599:
+        status = None
+    headers: dict[str, str] = {}
+    if isinstance(raw_headers, str) and raw_headers:
+        try:
+            entries = json.loads(raw_headers)
+        except ValueError:
+            entries = []
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict):
+                headers.update({str(k).lower(): str(v) for k, v in entry.items()})
+    return status, headers

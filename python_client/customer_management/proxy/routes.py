@@ -94,6 +94,16 @@ def build_routes(context: Context) -> list[Route]:
         )
         return await context.backend.call(call)
 
+    def note_returned_error(request: Request, result: RpcResult) -> None:
+        """An error body the function returned with its own status goes to the access log."""
+        if result.status is not None and result.status >= 400 and result.text:
+            try:
+                body = json.loads(result.text)
+            except ValueError:
+                return
+            if isinstance(body, dict) and isinstance(body.get("code"), str):
+                request.state.error_code = body["code"]
+
     async def rpc(request: Request) -> Response:
         """PostgREST's ``POST /rpc/<function>`` for the functions of schema public."""
         if request.method != "POST":
@@ -105,9 +115,10 @@ def build_routes(context: Context) -> list[Route]:
         bodies.check_declared_length(request, settings.max_body_bytes)
         caller = await authenticate(request, require_api_key=True)
         result = await run_rpc(request, request.path_params["function"], caller)
+        note_returned_error(request, result)
         if result.text is None:
-            return Response(status_code=204)
-        return json_response(result.text)
+            return Response(status_code=result.status or 204, headers=result.headers)
+        return json_response(result.text, result.status or 200, result.headers)
 
     async def edge_function(request: Request) -> Response:
         """The Edge Function contract: the RPC's JSON; 409 for the conflict shape."""
@@ -118,8 +129,10 @@ def build_routes(context: Context) -> list[Route]:
         bodies.check_declared_length(request, settings.max_body_bytes)
         caller = await authenticate(request, require_api_key=False)
         result = await run_rpc(request, FUNCTION_RPC, caller)
+        note_returned_error(request, result)
         text = result.text if result.text is not None else "null"
-        return json_response(text, statuses.function_status(json.loads(text)))
+        status = result.status or statuses.function_status(json.loads(text))
+        return json_response(text, status, result.headers)
 
     async def health(request: Request) -> Response:
         """200 when the backend answers, 503 otherwise; no credentials needed."""

@@ -20,6 +20,8 @@ export interface ResolutionRequest {
   source: "chatbot" | "webapp";
   /** Service role only: merge the accounts instead of flagging a conflict. */
   mergeIfFound?: boolean | null;
+  /** A code the caller read back: proves the request's email (or phone) for this request. From request_verification. */
+  verification?: Record<string, unknown> | null;
   [key: string]: unknown;
 }
 
@@ -57,7 +59,7 @@ export interface Notice {
   fields?: string[];
 }
 
-/** An identifier the caller sent but has not proven: stored as pending, matched by nobody. */
+/** An identifier the caller sent but has not proven: stored as pending, matched by nobody. A verification code (or a confirmation in Supabase Auth) proves it. */
 export interface VerificationRequest {
   type: "phone" | "email" | "auth_user";
   value: string;
@@ -99,6 +101,13 @@ export interface Conflict {
 /** What the RPC returns. */
 export type ResolutionResponse = Success | Conflict;
 
+/** What request_verification returns to the service role, to deliver to the customer out of band. The kit stores only a keyed hash of the code. */
+export interface VerificationCode {
+  verificationId: string;
+  code: string;
+  expiresAt: string;
+}
+
 /** PostgREST's error body. For the kit's own errors, message is a stable code (see KitErrorCode) and code the SQLSTATE; errors of the HTTP layer carry a PGRSTxxx code. */
 export interface ErrorBody {
   code: string;
@@ -108,4 +117,4 @@ export interface ErrorBody {
 }
 
 /** The message of every error the kit raises itself. */
-export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "rate_limited" | "try_again";
+export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "rate_limited" | "try_again" | "verification_required" | "invalid_verification" | "invalid_preferences";

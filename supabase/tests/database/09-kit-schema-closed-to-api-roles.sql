@@ -30,10 +30,15 @@ select is(
     array(select grant_held from api_executable_functions),
     array[
         'authenticated customer_management(jsonb)',
-        'authenticated customer_management.check_profile_edit(text,text,text[])',
+        'authenticated customer_management.check_profile_edit(text,text,text[],jsonb)',
+        'authenticated customer_management.issue_verification(text,text)',
         'authenticated customer_management.resolve_customer(jsonb)',
+        'authenticated customer_management.signed_in_customer_id()',
+        'authenticated request_verification(text,text)',
         'service_role customer_management(jsonb)',
-        'service_role customer_management.resolve_customer(jsonb)'
+        'service_role customer_management.issue_verification(text,text)',
+        'service_role customer_management.resolve_customer(jsonb)',
+        'service_role request_verification(text,text)'
     ],
     'API roles execute only the RPC and the definer behind it'
 );
