@@ -39,7 +39,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench \
+.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full \
 	node deno deno-test supabase-cli contract
 
 help: ## list the targets
@@ -135,5 +135,8 @@ db-start: $(VENV)/.installed postgres ## start the local database in .local/db a
 db-stop: ## stop the local database
 	$(PY) -m customer_management db stop
 
-bench: $(VENV)/.installed postgres ## benchmarks
-	$(PY) -m customer_management.dev.bench
+bench: $(VENV)/.installed postgres ## a few minutes: 10k-1M customers against pgbench; writes bench/RESULTS.md
+	$(PY) -m customer_management.dev.bench $(ARGS)
+
+bench-full: $(VENV)/.installed postgres ## under an hour: adds 10M customers, 30 s per point
+	$(PY) -m customer_management.dev.bench --full $(ARGS)

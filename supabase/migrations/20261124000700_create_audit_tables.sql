@@ -1,10 +1,11 @@
 -- The audit trail: one merge-log row per merged account, holding everything needed to
--- undo that merge exactly, and an event log of every change the kit makes.
+-- undo that merge exactly, and an event log of every change the kit makes. Both keep the
+-- customer ids as they were, not as foreign keys: the trail outlives an erased account.
 
 create table customer_management.merge_log (
     id bigint generated always as identity primary key,
-    survivor_id uuid not null references public.customers (id),
-    merged_id uuid not null references public.customers (id),
+    survivor_id uuid not null,
+    merged_id uuid not null,
     survivor_before jsonb not null,
     merged_before jsonb not null,
     moved_identifier_ids bigint[] not null default '{}',
@@ -34,8 +35,8 @@ create table customer_management.audit_log (
     action text not null check (
         action in ('create', 'update', 'link', 'merge', 'conflict', 'undo', 'erasure')
     ),
-    customer_id uuid references public.customers (id),
-    related_customer_id uuid references public.customers (id),
+    customer_id uuid,
+    related_customer_id uuid,
     actor_role text not null,
     actor_uid uuid,
     source text,

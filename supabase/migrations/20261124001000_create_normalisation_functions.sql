@@ -4,14 +4,18 @@
 
 -- True when a trimmed, lower-cased raw value is a generic placeholder such as "unknown".
 create function customer_management.is_placeholder(raw_value text) returns boolean
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-    select exists (
-        select 1 from customer_management.blocked_values as b
-        where b.kind = 'any' and b.value = lower(btrim(raw_value))
-    )
+begin
+    return (
+        select exists (
+            select 1 from customer_management.blocked_values as b
+            where b.kind = 'any' and b.value = lower(btrim(raw_value))
+        )
+    );
+end;
 $$;
 
 comment on function customer_management.is_placeholder(text) is

@@ -46,10 +46,12 @@ create type customer_management.identifier_owners as (
     matched uuid [],
     released bigint [],
     complete boolean,
-    lines_to_touch bigint []
+    lines_to_touch bigint [],
+    account public.customers
 );
 
 comment on type customer_management.identifier_owners is
 'What the verified-owner rule decided: the accounts the request opens, the identifier '
 'rows its proof takes from other accounts, whether the one matched account already holds '
-'every claim exactly (a pure lookup), and the phone lines whose last use is over a day old.';
+'every claim exactly (a pure lookup), the phone lines whose last use is over a day old, and '
+'the row of the one opened account.';

@@ -177,8 +177,12 @@ set search_path = ''
 as $$
 declare
     parsed customer_management.resolution_request;
+    known_fields constant text [] := array[
+        'phone', 'email', 'firstName', 'lastName', 'source', 'authUserId', 'mergeIfFound',
+        'allergies', 'verification'
+    ];
+    field text;
     unknown_keys text [];
-    mistyped_field text;
     raw_phone text;
     raw_email text;
     raw_auth_user_id text;
@@ -196,34 +200,27 @@ begin
         );
     end if;
 
-    -- One pass over the keys: the unknown ones, and the first text field that is not a
-    -- string (absent and null are fine).
-    select
-        array_agg(e.key order by e.key) filter (
-            where e.key not in (
-                'phone', 'email', 'firstName', 'lastName', 'source', 'authUserId',
-                'mergeIfFound', 'allergies', 'verification'
-            )
-        ),
-        min(e.key) filter (
-            where e.key in ('phone', 'email', 'firstName', 'lastName', 'source', 'authUserId')
-            and jsonb_typeof(e.value) not in ('string', 'null')
-        )
-    into unknown_keys, mistyped_field
-    from jsonb_each(request) as e;
-    if mistyped_field is not null then
-        perform customer_management.raise_error(
-            'invalid_request', format('%s must be a string.', mistyped_field),
-            'See the request format in the README.'
-        );
-    end if;
-    parsed.notices := case when unknown_keys is null then '[]'::jsonb else jsonb_build_array(
-        jsonb_build_object(
+    -- A text field that is not a string (absent and null are fine), checked without a
+    -- query: this runs on every request.
+    foreach field in array array['authUserId', 'email', 'firstName', 'lastName', 'phone', 'source']
+    loop
+        if jsonb_typeof(request -> field) not in ('string', 'null') then
+            perform customer_management.raise_error(
+                'invalid_request', format('%s must be a string.', field),
+                'See the request format in the README.'
+            );
+        end if;
+    end loop;
+    parsed.notices := '[]'::jsonb;
+    if request - known_fields <> '{}'::jsonb then
+        select array_agg(k order by k) into unknown_keys
+        from jsonb_object_keys(request - known_fields) as k;
+        parsed.notices := jsonb_build_array(jsonb_build_object(
             'code', 'unknown_fields_ignored',
             'message', 'Fields the kit does not know were ignored.',
             'fields', to_jsonb(unknown_keys[1:20])
-        )
-    ) end;
+        ));
+    end if;
 
     parsed.source := nullif(btrim(request ->> 'source'), '');
     if parsed.source is null or parsed.source not in ('chatbot', 'webapp') then
@@ -233,12 +230,14 @@ begin
         );
     end if;
 
-    parsed.first_name := customer_management.clean_name(
-        nullif(btrim(request ->> 'firstName'), ''), 'firstName'
-    );
-    parsed.last_name := customer_management.clean_name(
-        nullif(btrim(request ->> 'lastName'), ''), 'lastName'
-    );
+    parsed.first_name := nullif(btrim(request ->> 'firstName'), '');
+    if parsed.first_name is not null then
+        perform customer_management.clean_name(parsed.first_name, 'firstName');
+    end if;
+    parsed.last_name := nullif(btrim(request ->> 'lastName'), '');
+    if parsed.last_name is not null then
+        perform customer_management.clean_name(parsed.last_name, 'lastName');
+    end if;
 
     raw_phone := nullif(btrim(request ->> 'phone'), '');
     if raw_phone is not null then

@@ -48,15 +48,19 @@ revoke all on customer_management.verifications from public, anon, authenticated
 -- The stored form of a code: SHA-256 of the verification id, the code and the install's key.
 create function customer_management.verification_code_hash(verification_id uuid, code text)
 returns bytea
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-    select pg_catalog.sha256(
-        pg_catalog.convert_to(verification_id::text || ':' || code, 'UTF8') || s.value
-    )
-    from customer_management.secrets as s
-    where s.name = 'verification_code_key'
+begin
+    return (
+        select pg_catalog.sha256(
+            pg_catalog.convert_to(verification_id::text || ':' || code, 'UTF8') || s.value
+        )
+        from customer_management.secrets as s
+        where s.name = 'verification_code_key'
+    );
+end;
 $$;
 
 comment on function customer_management.verification_code_hash(uuid, text) is
@@ -228,12 +232,14 @@ revoke all on function customer_management.check_verification(
 -- The RPC: supabase.rpc('request_verification', {identifier_type, identifier_value}).
 create function public.request_verification(identifier_type text, identifier_value text)
 returns jsonb
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
-    select customer_management.issue_verification(identifier_type, identifier_value)
+begin
+    return customer_management.issue_verification(identifier_type, identifier_value);
+end;
 $$;
 
 comment on function public.request_verification(text, text) is

@@ -31,6 +31,9 @@ declare
     account auth.users;
     email_confirmed boolean := false;
     phone_confirmed boolean := false;
+    email_proven boolean;
+    phone_proven boolean;
+    claims customer_management.identifier_claim[] := '{}'::customer_management.identifier_claim[];
 begin
     if not caller.trusted and request.source = 'chatbot' then
         perform customer_management.raise_error(
@@ -86,25 +89,46 @@ begin
             and '+' || regexp_replace(account.phone, '[^0-9]', '', 'g') = request.phone;
     end if;
 
-    return array(
-        select row(c.type, c.value, c.display_value, c.proven, c.verified)
-            ::customer_management.identifier_claim
-        from (values
-            ('auth_user', account.id::text, account.id::text, true, true),
-            (
-                'email', request.email, request.email_display,
-                (caller.trusted and not chatbot) or email_confirmed
-                or code_verified is not distinct from 'email',
-                email_confirmed or code_verified is not distinct from 'email'
-            ),
-            (
-                'phone', request.phone, request.phone,
-                caller.trusted or phone_confirmed or code_verified is not distinct from 'phone',
-                chatbot or phone_confirmed or code_verified is not distinct from 'phone'
-            )
-        ) as c (type, value, display_value, proven, verified)
-        where c.value is not null
-    );
+    -- Built with plain expressions (no query): this runs on every request.
+    email_proven := (caller.trusted and not chatbot) or email_confirmed
+        or code_verified is not distinct from 'email';
+    phone_proven := caller.trusted or phone_confirmed
+        or code_verified is not distinct from 'phone';
+    if account.id is not null then
+        claims := claims || row(
+            'auth_user', account.id::text, account.id::text, true, true
+        )::customer_management.identifier_claim;
+    end if;
+    if request.email is not null then
+        claims := claims || row(
+            'email', request.email, request.email_display, email_proven,
+            email_confirmed or code_verified is not distinct from 'email'
+        )::customer_management.identifier_claim;
+    end if;
+    if request.phone is not null then
+        claims := claims || row(
+            'phone', request.phone, request.phone, phone_proven,
+            chatbot or phone_confirmed or code_verified is not distinct from 'phone'
+        )::customer_management.identifier_claim;
+    end if;
+
+    if cardinality(claims) = 0 then
+        perform customer_management.raise_error(
+            'missing_identifier', 'Send a phone, an email or an authUserId.',
+            'Placeholder values such as chatbot_temp@temp.local do not count.'
+        );
+    end if;
+    if account.id is null
+        and not (request.email is not null and email_proven)
+        and not (request.phone is not null and phone_proven) then
+        perform customer_management.raise_error(
+            'verification_required',
+            'Nothing in this request is proven: the chatbot proves the line it talks to, '
+            || 'or an email or phone confirmed with a verification code.',
+            'Send the caller''s phone line, or request_verification and send the code.'
+        );
+    end if;
+    return claims;
 end;
 $$;
 
@@ -112,8 +136,9 @@ comment on function customer_management.caller_proof(
     customer_management.api_caller, customer_management.resolution_request, text
 ) is
 'The caller-proof rule: each identifier of a request as proven (may open accounts) and '
-'verified (ownership established), or merely claimed. Raises forbidden, not_authenticated '
-'or unknown_auth_user for an auth user id or a channel the caller may not use.';
+'verified (ownership established), or merely claimed. Raises missing_identifier, '
+'verification_required when nothing is proven, and forbidden, not_authenticated or '
+'unknown_auth_user for an auth user id or a channel the caller may not use.';
 
 revoke all on function customer_management.caller_proof(
     customer_management.api_caller, customer_management.resolution_request, text

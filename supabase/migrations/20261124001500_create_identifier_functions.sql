@@ -9,6 +9,7 @@ create function customer_management.lock_identifiers(
 language plpgsql
 volatile
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 begin
     perform pg_catalog.pg_advisory_xact_lock(

@@ -9,15 +9,17 @@ create function customer_management.write_audit(
     source text,
     details jsonb default '{}'::jsonb
 ) returns void
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
+begin
     insert into customer_management.audit_log (
         action, customer_id, related_customer_id, actor_role, actor_uid, source, details
     ) values (
         action, customer_id, related_customer_id, caller.role, caller.uid, source, details
-    )
+    );
+end;
 $$;
 
 comment on function customer_management.write_audit(text, uuid, uuid, customer_management.api_caller, text, jsonb) is
@@ -29,20 +31,24 @@ revoke all on function customer_management.write_audit(
 
 -- A customer's full before-image: the row and all of its identifiers.
 create function customer_management.customer_snapshot(target_customer_id uuid) returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-    select jsonb_build_object(
-        'customer', to_jsonb(c),
-        'identifiers', coalesce((
-            select jsonb_agg(to_jsonb(ci) order by ci.id)
-            from customer_management.customer_identifiers as ci
-            where ci.customer_id = c.id
-        ), '[]'::jsonb)
-    )
-    from public.customers as c
-    where c.id = target_customer_id
+begin
+    return (
+        select jsonb_build_object(
+            'customer', to_jsonb(c),
+            'identifiers', coalesce((
+                select jsonb_agg(to_jsonb(ci) order by ci.id)
+                from customer_management.customer_identifiers as ci
+                where ci.customer_id = c.id
+            ), '[]'::jsonb)
+        )
+        from public.customers as c
+        where c.id = target_customer_id
+    );
+end;
 $$;
 
 comment on function customer_management.customer_snapshot(uuid) is
@@ -51,46 +57,25 @@ comment on function customer_management.customer_snapshot(uuid) is
 revoke all on function customer_management.customer_snapshot(uuid)
 from public, anon, authenticated, service_role;
 
--- Adds the channel to account_sources and records it as the last one used.
-create function customer_management.with_source(preferences jsonb, source text) returns jsonb
-language sql
-immutable
-set search_path = ''
-as $$
-    select coalesce(preferences, '{}'::jsonb) || jsonb_build_object(
-        'account_sources',
-        case
-            when coalesce(preferences -> 'account_sources', '[]'::jsonb) ? source
-                then preferences -> 'account_sources'
-            else coalesce(preferences -> 'account_sources', '[]'::jsonb)
-                || jsonb_build_array(source)
-        end,
-        'created_via', coalesce(preferences -> 'created_via', to_jsonb(source)),
-        'last_updated_via', to_jsonb(source)
-    )
-$$;
-
-comment on function customer_management.with_source(jsonb, text) is
-'preferences with the channel unioned into account_sources and set as last_updated_via.';
-
-revoke all on function customer_management.with_source(jsonb, text)
-from public, anon, authenticated, service_role;
-
 -- Allergies of both lists, first spelling kept, compared case-insensitively.
 create function customer_management.union_allergies(
     current_allergies text[], added text[]
 ) returns text[]
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-    select coalesce(array_agg(a.allergy order by a.first_seen), '{}')
-    from (
-        select distinct on (lower(x.allergy)) x.allergy, x.ordinality as first_seen
-        from unnest(coalesce(current_allergies, '{}') || coalesce(added, '{}'))
-            with ordinality as x (allergy, ordinality)
-        order by lower(x.allergy), x.ordinality
-    ) as a
+begin
+    return (
+        select coalesce(array_agg(a.allergy order by a.first_seen), '{}')
+        from (
+            select distinct on (lower(x.allergy)) x.allergy, x.ordinality as first_seen
+            from unnest(coalesce(current_allergies, '{}') || coalesce(added, '{}'))
+                with ordinality as x (allergy, ordinality)
+            order by lower(x.allergy), x.ordinality
+        ) as a
+    );
+end;
 $$;
 
 comment on function customer_management.union_allergies(text[], text[]) is
@@ -99,11 +84,17 @@ comment on function customer_management.union_allergies(text[], text[]) is
 revoke all on function customer_management.union_allergies(text[], text[])
 from public, anon, authenticated, service_role;
 
--- The customer row as the request would leave it: empty fields filled from the request
--- and the account's active identifiers, allergies and sources unioned.
+-- The customer row as the request would leave it: empty names filled from the request,
+-- empty contact columns (phone, email, login) from the identifiers of the request that
+-- the account now holds, allergies unioned, the channel added to account_sources and
+-- recorded as last_updated_via. It runs no query (a returning customer's lookup calls
+-- it); the allergy union runs only when the request brings allergies. An account whose
+-- contact column is empty holds no active identifier of that type (release_identifier
+-- and merges keep it so), so the request's are the only ones that can fill it.
 create function customer_management.refreshed_customer(
     current_row public.customers,
-    request customer_management.resolution_request
+    request customer_management.resolution_request,
+    held customer_management.identifier_claim[]
 ) returns public.customers
 language plpgsql
 stable
@@ -111,39 +102,45 @@ set search_path = ''
 as $$
 declare
     after_row public.customers := current_row;
+    sources jsonb := coalesce(current_row.preferences -> 'account_sources', '[]'::jsonb);
+    claim customer_management.identifier_claim;
 begin
     after_row.first_name := coalesce(current_row.first_name, request.first_name);
     after_row.last_name := coalesce(current_row.last_name, request.last_name);
-    after_row.allergies := customer_management.union_allergies(current_row.allergies, request.allergies);
-    after_row.preferences := customer_management.with_source(current_row.preferences, request.source);
-    after_row.phone := coalesce(current_row.phone, (
-        select ci.value from customer_management.customer_identifiers as ci
-        where ci.customer_id = current_row.id and ci.type = 'phone' and ci.status = 'active'
-        order by (ci.value = request.phone) desc, ci.id
-        limit 1
-    ));
-    after_row.email := coalesce(current_row.email, (
-        select ci.display_value from customer_management.customer_identifiers as ci
-        where ci.customer_id = current_row.id and ci.type = 'email' and ci.status = 'active'
-        order by (ci.value = request.email) desc, ci.id
-        limit 1
-    ));
-    after_row.auth_user_id := coalesce(current_row.auth_user_id, (
-        select ci.value::uuid from customer_management.customer_identifiers as ci
-        where ci.customer_id = current_row.id and ci.type = 'auth_user'
-            and ci.status = 'active'
-        order by ci.id
-        limit 1
-    ));
+    if cardinality(request.allergies) > 0 then
+        after_row.allergies := customer_management.union_allergies(
+            current_row.allergies, request.allergies
+        );
+    end if;
+    after_row.preferences := current_row.preferences || jsonb_build_object(
+        'account_sources',
+        case when sources ? request.source then sources
+            else sources || jsonb_build_array(request.source) end,
+        'created_via', coalesce(current_row.preferences -> 'created_via', to_jsonb(request.source)),
+        'last_updated_via', to_jsonb(request.source)
+    );
+    foreach claim in array held loop
+        if claim.type = 'phone' then
+            after_row.phone := coalesce(after_row.phone, claim.display_value);
+        elsif claim.type = 'email' then
+            after_row.email := coalesce(after_row.email, claim.display_value);
+        else
+            after_row.auth_user_id := coalesce(after_row.auth_user_id, claim.value::uuid);
+        end if;
+    end loop;
     return after_row;
 end;
 $$;
 
-comment on function customer_management.refreshed_customer(public.customers, customer_management.resolution_request) is
+comment on function customer_management.refreshed_customer(
+    public.customers, customer_management.resolution_request,
+    customer_management.identifier_claim[]
+) is
 'A customer row with empty fields filled and allergies and sources unioned; writes nothing.';
 
 revoke all on function customer_management.refreshed_customer(
-    public.customers, customer_management.resolution_request
+    public.customers, customer_management.resolution_request,
+    customer_management.identifier_claim[]
 ) from public, anon, authenticated, service_role;
 
 -- Applies refreshed_customer to an account. The row is read without a lock first and
@@ -151,7 +148,8 @@ revoke all on function customer_management.refreshed_customer(
 -- (no row lock, no WAL) and commits without waiting for a flush. Returns changed fields.
 create function customer_management.refresh_customer(
     target_customer_id uuid,
-    request customer_management.resolution_request
+    request customer_management.resolution_request,
+    held customer_management.identifier_claim[]
 ) returns text[]
 language plpgsql
 volatile
@@ -163,14 +161,14 @@ declare
     changed text [];
 begin
     select * into strict before_row from public.customers where id = target_customer_id;
-    after_row := customer_management.refreshed_customer(before_row, request);
+    after_row := customer_management.refreshed_customer(before_row, request, held);
     if to_jsonb(after_row) = to_jsonb(before_row) then
         return '{}'::text [];
     end if;
 
     select * into strict before_row from public.customers where id = target_customer_id
     for no key update;
-    after_row := customer_management.refreshed_customer(before_row, request);
+    after_row := customer_management.refreshed_customer(before_row, request, held);
     select coalesce(array_agg(b.key order by b.key), '{}') into changed
     from jsonb_each(to_jsonb(before_row)) as b
     where b.value is distinct from to_jsonb(after_row) -> b.key;
@@ -192,11 +190,13 @@ begin
 end;
 $$;
 
-comment on function customer_management.refresh_customer(uuid, customer_management.resolution_request) is
+comment on function customer_management.refresh_customer(
+    uuid, customer_management.resolution_request, customer_management.identifier_claim[]
+) is
 'Fills empty fields, unions allergies and sources; locks and writes only if something changed.';
 
 revoke all on function customer_management.refresh_customer(
-    uuid, customer_management.resolution_request
+    uuid, customer_management.resolution_request, customer_management.identifier_claim[]
 ) from public, anon, authenticated, service_role;
 
 -- Takes an identifier away from its account: the row stays as pending (it no longer
@@ -223,17 +223,32 @@ begin
         return;
     end if;
 
+    -- The account's next active identifier of that type, if any, becomes primary.
     update public.customers as c
     set phone = case when released.type = 'phone' and c.phone = released.value
-            then null else c.phone end,
+            then next_active.display_value else c.phone end,
         email = case when released.type = 'email' and lower(c.email) = released.value
-            then null else c.email end,
+            then next_active.display_value else c.email end,
         auth_user_id = case
             when released.type = 'auth_user' and c.auth_user_id::text = released.value
-                then null
+                then next_active.value::uuid
             else c.auth_user_id
         end,
         updated_at = now()
+    from (
+        select (
+            select ci.display_value from customer_management.customer_identifiers as ci
+            where ci.customer_id = released.customer_id and ci.type = released.type
+                and ci.status = 'active'
+            order by ci.id limit 1
+        ) as display_value,
+        (
+            select ci.value from customer_management.customer_identifiers as ci
+            where ci.customer_id = released.customer_id and ci.type = released.type
+                and ci.status = 'active'
+            order by ci.id limit 1
+        ) as value
+    ) as next_active
     where c.id = released.customer_id;
 
     perform customer_management.write_audit(
@@ -253,7 +268,8 @@ revoke all on function customer_management.release_identifier(
 -- Creates an account for a request that matched nobody.
 create function customer_management.create_customer(
     request customer_management.resolution_request,
-    caller customer_management.api_caller
+    caller customer_management.api_caller,
+    claims customer_management.identifier_claim[]
 ) returns uuid
 language plpgsql
 volatile
@@ -261,11 +277,31 @@ set search_path = ''
 as $$
 declare
     new_customer_id uuid;
+    claim customer_management.identifier_claim;
+    phone text;
+    email text;
+    auth_user_id uuid;
 begin
-    insert into public.customers (first_name, last_name, allergies, preferences)
+    -- Every proven identifier will be attached to the new account: they are its primary
+    -- contact data from the start, so the row is written once.
+    foreach claim in array claims loop
+        if claim.proven and claim.type = 'phone' then
+            phone := coalesce(phone, claim.display_value);
+        elsif claim.proven and claim.type = 'email' then
+            email := coalesce(email, claim.display_value);
+        elsif claim.proven and claim.type = 'auth_user' then
+            auth_user_id := coalesce(auth_user_id, claim.value::uuid);
+        end if;
+    end loop;
+    insert into public.customers (
+        first_name, last_name, phone, email, auth_user_id, allergies, preferences
+    )
     values (
         request.first_name,
         request.last_name,
+        phone,
+        email,
+        auth_user_id,
         request.allergies,
         jsonb_build_object(
             'account_sources', jsonb_build_array(request.source),
@@ -280,9 +316,14 @@ begin
 end;
 $$;
 
-comment on function customer_management.create_customer(customer_management.resolution_request, customer_management.api_caller) is
-'Inserts a new account with its channel recorded as created_via and account_sources.';
+comment on function customer_management.create_customer(
+    customer_management.resolution_request, customer_management.api_caller,
+    customer_management.identifier_claim[]
+) is
+'Inserts a new account with its proven contact data and its channel recorded as '
+'created_via and account_sources.';
 
 revoke all on function customer_management.create_customer(
-    customer_management.resolution_request, customer_management.api_caller
+    customer_management.resolution_request, customer_management.api_caller,
+    customer_management.identifier_claim[]
 ) from public, anon, authenticated, service_role;

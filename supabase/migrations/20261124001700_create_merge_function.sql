@@ -5,16 +5,21 @@
 -- Picks the survivor of a set of accounts, or null when two of them belong to different
 -- auth users (those must never be merged automatically).
 create function customer_management.choose_survivor(customer_ids uuid[]) returns uuid
-language sql
+language plpgsql
 stable
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
-    select case
-        when count(distinct c.auth_user_id) > 1 then null
-        else (array_agg(c.id order by (c.auth_user_id is null), c.created_at, c.id))[1]
-    end
-    from public.customers as c
-    where c.id = any(customer_ids)
+begin
+    return (
+        select case
+            when count(distinct c.auth_user_id) > 1 then null
+            else (array_agg(c.id order by (c.auth_user_id is null), c.created_at, c.id))[1]
+        end
+        from public.customers as c
+        where c.id = any(customer_ids)
+    );
+end;
 $$;
 
 comment on function customer_management.choose_survivor(uuid[]) is

@@ -11,6 +11,7 @@ create function customer_management.record_conflict(
 language plpgsql
 volatile
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     sorted_ids uuid [] := (select array_agg(distinct x order by x) from unnest(conflicting_customer_ids) as x);
@@ -45,13 +46,17 @@ revoke all on function customer_management.record_conflict(
 -- c***@gmail.com: enough for a person to recognise their own address, no more. The hidden
 -- part always shows as three stars, whatever its length.
 create function customer_management.mask_email(email text) returns text
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-    select case when email is null then null
-        else left(email, 1) || '***@' || split_part(email, '@', 2)
-    end
+begin
+    return (
+        select case when email is null then null
+            else left(email, 1) || '***@' || split_part(email, '@', 2)
+        end
+    );
+end;
 $$;
 
 comment on function customer_management.mask_email(text) is
@@ -63,13 +68,17 @@ from public, anon, authenticated, service_role;
 -- +1******4567: the country code's first digit and the last four digits, six stars
 -- whatever the number's length.
 create function customer_management.mask_phone(phone text) returns text
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-    select case when phone is null then null
-        else left(phone, 2) || '******' || right(phone, 4)
-    end
+begin
+    return (
+        select case when phone is null then null
+            else left(phone, 2) || '******' || right(phone, 4)
+        end
+    );
+end;
 $$;
 
 comment on function customer_management.mask_phone(text) is

@@ -9,11 +9,20 @@ create function customer_management.customer_summary(
     source_added text,
     verification_required jsonb
 ) returns text
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-    select concat_ws(' ',
+declare
+    verify text;
+begin
+    if jsonb_array_length(coalesce(verification_required, '[]'::jsonb)) > 0 then
+        verify := 'Please verify your ' || (
+            select string_agg(distinct v ->> 'type', ' and ')
+            from jsonb_array_elements(verification_required) as v
+        ) || ' to link it to this account.';
+    end if;
+    return concat_ws(' ',
         case
             when is_new and customer.first_name is not null
                 then format('Welcome %s! I''ve created your account.', customer.first_name)
@@ -32,17 +41,14 @@ as $$
             when 'webapp' then 'Account updated with web app access.'
             when 'chatbot' then 'Account updated with chatbot access.'
         end,
-        case
-            when jsonb_array_length(coalesce(verification_required, '[]'::jsonb)) > 0
-                then 'Please verify your ' || (
-                    select string_agg(distinct v ->> 'type', ' and ')
-                    from jsonb_array_elements(verification_required) as v
-                ) || ' to link it to this account.'
-        end
-    )
+        verify
+    );
+end;
 $$;
 
-comment on function customer_management.customer_summary(public.customers, boolean, bigint, text, jsonb) is
+comment on function customer_management.customer_summary(
+    public.customers, boolean, bigint, text, jsonb
+) is
 'The summary sentence of a success response: greeting, order count, what changed.';
 
 revoke all on function customer_management.customer_summary(
@@ -50,7 +56,8 @@ revoke all on function customer_management.customer_summary(
 ) from public, anon, authenticated, service_role;
 
 -- The success shape: customer, orderHistory (newest first, at most 10) and summary, with
--- verificationRequired and notices added only when they have entries. One statement.
+-- verificationRequired and notices added only when they have entries. The order history
+-- and count come from the customer's order summary: one row read.
 create function customer_management.success_response(
     customer public.customers,
     is_new boolean,
@@ -58,11 +65,19 @@ create function customer_management.success_response(
     verification_required jsonb,
     notices jsonb
 ) returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-    select jsonb_build_object(
+declare
+    order_count bigint;
+    recent_orders jsonb;
+    response jsonb;
+begin
+    select s.order_count, s.recent_orders into order_count, recent_orders
+    from customer_management.order_summaries as s
+    where s.customer_id = customer.id;
+    response := jsonb_build_object(
         'customer', jsonb_build_object(
             'id', customer.id,
             'name', nullif(concat_ws(' ', customer.first_name, customer.last_name), ''),
@@ -73,39 +88,19 @@ as $$
             'accountSources', coalesce(customer.preferences -> 'account_sources', '[]'::jsonb),
             '_internalId', customer.id
         ),
-        'orderHistory', coalesce((
-            select jsonb_agg(jsonb_build_object(
-                'id', o.id,
-                'items', o.items,
-                'total', o.total,
-                'currency', o.currency,
-                'status', o.status,
-                'deliveryDate', o.delivery_date,
-                'createdAt', o.created_at
-            ) order by o.created_at desc, o.id desc)
-            from (
-                select * from public.orders
-                where customer_id = customer.id
-                order by created_at desc, id desc
-                limit 10
-            ) as o
-        ), '[]'::jsonb),
+        'orderHistory', coalesce(recent_orders, '[]'::jsonb),
         'summary', customer_management.customer_summary(
-            customer, is_new,
-            (select count(*) from public.orders where customer_id = customer.id),
-            source_added, verification_required
+            customer, is_new, coalesce(order_count, 0), source_added, verification_required
         )
-    )
-    || case
-        when jsonb_array_length(coalesce(verification_required, '[]'::jsonb)) > 0
-            then jsonb_build_object('verificationRequired', verification_required)
-        else '{}'::jsonb
-    end
-    || case
-        when jsonb_array_length(coalesce(notices, '[]'::jsonb)) > 0
-            then jsonb_build_object('notices', notices)
-        else '{}'::jsonb
-    end
+    );
+    if jsonb_array_length(coalesce(verification_required, '[]'::jsonb)) > 0 then
+        response := response || jsonb_build_object('verificationRequired', verification_required);
+    end if;
+    if jsonb_array_length(coalesce(notices, '[]'::jsonb)) > 0 then
+        response := response || jsonb_build_object('notices', notices);
+    end if;
+    return response;
+end;
 $$;
 
 comment on function customer_management.success_response(
@@ -125,44 +120,49 @@ create function customer_management.conflict_response(
     caller customer_management.api_caller,
     notices jsonb
 ) returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
-    select jsonb_build_object(
-        'error', 'Account conflict',
-        'conflicts', jsonb_build_object(
-            'found', true,
-            'accounts', (
-                select jsonb_agg(
-                    case when caller.trusted then jsonb_strip_nulls(jsonb_build_object(
-                        'id', c.id,
-                        'email', c.email,
-                        'phone', c.phone,
-                        'source', c.preferences ->> 'created_via'
-                    )) else jsonb_strip_nulls(jsonb_build_object(
-                        'email', customer_management.mask_email(c.email),
-                        'phone', customer_management.mask_phone(c.phone),
-                        'source', c.preferences ->> 'created_via'
-                    )) end
-                    order by c.created_at, c.id
+begin
+    return (
+        select jsonb_build_object(
+            'error', 'Account conflict',
+            'conflicts', jsonb_build_object(
+                'found', true,
+                'accounts', (
+                    select jsonb_agg(
+                        case when caller.trusted then jsonb_strip_nulls(jsonb_build_object(
+                            'id', c.id,
+                            'email', c.email,
+                            'phone', c.phone,
+                            'source', c.preferences ->> 'created_via'
+                        )) else jsonb_strip_nulls(jsonb_build_object(
+                            'email', customer_management.mask_email(c.email),
+                            'phone', customer_management.mask_phone(c.phone),
+                            'source', c.preferences ->> 'created_via'
+                        )) end
+                        order by c.created_at, c.id
+                    )
+                    from public.customers as c
+                    where c.id = any(customer_ids)
+                ),
+                'suggestedActions', jsonb_build_array(
+                    'Link accounts automatically',
+                    'Contact customer support',
+                    'Use primary email account'
                 )
-                from public.customers as c
-                where c.id = any(customer_ids)
             ),
-            'suggestedActions', jsonb_build_array(
-                'Link accounts automatically',
-                'Contact customer support',
-                'Use primary email account'
-            )
-        ),
-        'message', 'Multiple accounts found. Please choose how to proceed.',
-        'conflictId', conflict_id
-    ) || case
-        when jsonb_array_length(coalesce(notices, '[]'::jsonb)) > 0
-            then jsonb_build_object('notices', notices)
-        else '{}'::jsonb
-    end
+            'message', 'Multiple accounts found. Please choose how to proceed.',
+            'conflictId', conflict_id
+        ) || case
+            when jsonb_array_length(coalesce(notices, '[]'::jsonb)) > 0
+                then jsonb_build_object('notices', notices)
+            else '{}'::jsonb
+        end
+    );
+end;
 $$;
 
 comment on function customer_management.conflict_response(uuid, uuid[], customer_management.api_caller, jsonb) is

@@ -1,73 +1,33 @@
 -- Rate limiting in SQL, so the limit holds however many proxies or Edge Function
--- instances run: per end user (auth.uid()) and, for the service role, per identifier
--- (a loop on one phone). Fixed one-minute windows; limits live in customer_management.settings.
+-- instances run: per end user (auth.uid()) and, for the service role, per proven
+-- identifier (a loop on one phone). Calls are counted in clock minutes; limits live in
+-- customer_management.settings.
 
 -- Unlogged: a counter bump writes no WAL, so a returning customer's lookup (which
 -- otherwise writes nothing) commits without waiting on a WAL flush. Counters are lost on
--- a crash, which only resets the current minute.
+-- a crash, which only resets the current minute. One row per bucket and minute: a past
+-- minute's row is never touched again, so pruning it never waits for a request, nor a
+-- request for pruning.
 create unlogged table customer_management.rate_limit_counters (
-    bucket text primary key,
-    window_started_at timestamptz not null,
-    calls integer not null check (calls >= 1)
+    bucket text not null,
+    window_start timestamptz not null,
+    calls integer not null check (calls >= 1),
+    primary key (bucket, window_start)
 );
 
 comment on table customer_management.rate_limit_counters is
-'Calls per bucket (user:<uid> or identifier:<type>:<value>) in the current one-minute window.';
+'Calls per bucket (user:<uid> or identifier:<type>:<value>) and clock minute; past minutes '
+'are pruned by prune_rate_limit_counters.';
 
 alter table customer_management.rate_limit_counters enable row level security;
 revoke all on customer_management.rate_limit_counters
 from public, anon, authenticated, service_role;
 
--- Counts one call against each bucket in one statement; raises rate_limited (PT429, HTTP
--- 429) with the seconds to wait when a bucket is over its limit. Raising rolls the counts
--- back. Buckets are bumped in sorted order so two requests cannot deadlock.
-create function customer_management.enforce_rate_limit(buckets text[], calls_per_minute integer)
-returns void
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-    wait_seconds integer;
-begin
-    with bumped as (
-        insert into customer_management.rate_limit_counters as r (bucket, window_started_at, calls)
-        select distinct b, now(), 1 from unnest(buckets) as b order by 1
-        on conflict (bucket) do update
-        set window_started_at = case
-                when r.window_started_at <= now() - interval '1 minute' then now()
-                else r.window_started_at
-            end,
-            calls = case
-                when r.window_started_at <= now() - interval '1 minute' then 1
-                else r.calls + 1
-            end
-        returning r.calls, r.window_started_at
-    )
-    select ceil(extract(epoch from max(b.window_started_at) + interval '1 minute' - now()))
-    into wait_seconds
-    from bumped as b
-    where b.calls > calls_per_minute;
-
-    if wait_seconds is not null then
-        perform customer_management.raise_error(
-            'rate_limited',
-            format('Too many requests: at most %s per minute.', calls_per_minute),
-            format('Retry after %s seconds.', greatest(1, wait_seconds)),
-            'PT429'
-        );
-    end if;
-end;
-$$;
-
-comment on function customer_management.enforce_rate_limit(text[], integer) is
-'Counts a call per bucket; raises rate_limited (PT429) with seconds to wait when over.';
-
-revoke all on function customer_management.enforce_rate_limit(text[], integer)
-from public, anon, authenticated, service_role;
-
--- The limit that applies to this caller and request. Administrator sessions (a DBA's
--- psql, imports) are not API traffic and are not limited.
+-- Counts the call against the caller's buckets in one statement: the end user's own, or
+-- for the service role each identifier the request proves (claims spend nobody's
+-- allowance). Raises rate_limited (PT429, HTTP 429) with the seconds to the next minute
+-- when a bucket is over its limit; raising rolls the counts back. Administrator sessions
+-- (a DBA's psql, imports) are not API traffic and are not limited.
 create function customer_management.apply_rate_limit(
     caller customer_management.api_caller,
     claims customer_management.identifier_claim[]
@@ -77,48 +37,87 @@ volatile
 set search_path = ''
 as $$
 declare
-    limits customer_management.settings;
+    claim customer_management.identifier_claim;
+    buckets text[] := '{}'::text[];
+    bucket_key text;
+    calls integer;
+    calls_per_minute integer;
+    current_minute timestamptz := date_trunc('minute', now());
 begin
-    select * into strict limits from customer_management.settings;
     if caller.role = 'authenticated' then
-        perform customer_management.enforce_rate_limit(
-            array['user:' || caller.uid::text], limits.rate_limit_per_user_per_minute
-        );
+        select s.rate_limit_per_user_per_minute into calls_per_minute
+        from customer_management.settings as s;
+        buckets := array['user:' || caller.uid::text];
     elsif caller.role = 'service_role' then
-        perform customer_management.enforce_rate_limit(
-            (
-                select array_agg('identifier:' || c.type || ':' || c.value)
-                from unnest(claims) as c where c.proven
-            ),
-            limits.rate_limit_per_identifier_per_minute
-        );
+        select s.rate_limit_per_identifier_per_minute into calls_per_minute
+        from customer_management.settings as s;
+        -- Claims come sorted by type (auth_user, email, phone), so buckets are bumped in
+        -- the same order by every request: two requests cannot deadlock.
+        foreach claim in array claims loop
+            if claim.proven then
+                buckets := buckets || ('identifier:' || claim.type || ':' || claim.value);
+            end if;
+        end loop;
     end if;
+    foreach bucket_key in array buckets loop
+        insert into customer_management.rate_limit_counters as r (bucket, window_start, calls)
+        values (bucket_key, current_minute, 1)
+        on conflict (bucket, window_start) do update set calls = r.calls + 1
+        returning r.calls into calls;
+        if calls > calls_per_minute then
+            perform customer_management.raise_error(
+                'rate_limited',
+                format('Too many requests: at most %s per minute.', calls_per_minute),
+                format(
+                    'Retry after %s seconds.',
+                    greatest(1, ceil(extract(
+                        epoch from current_minute + interval '1 minute' - now()
+                    )))
+                ),
+                'PT429'
+            );
+        end if;
+    end loop;
 end;
 $$;
 
-comment on function customer_management.apply_rate_limit(customer_management.api_caller, customer_management.identifier_claim[]) is
-'Per-user limit for end users, per-identifier limit for the service role.';
+comment on function customer_management.apply_rate_limit(
+    customer_management.api_caller, customer_management.identifier_claim[]
+) is
+'Per-user limit for end users, per-proven-identifier limit for the service role; raises '
+'rate_limited (PT429) with the seconds to wait when over.';
 
 revoke all on function customer_management.apply_rate_limit(
     customer_management.api_caller, customer_management.identifier_claim[]
 ) from public, anon, authenticated, service_role;
 
--- Removes windows that ended long ago; safe to run from pg_cron.
-create function customer_management.prune_rate_limit_counters() returns integer
-language sql
+-- Removes counters of minutes that have passed, at most batch_size at a time. They are
+-- never touched again by requests, so this takes no lock a request could wait for. (It
+-- scans the table: an index on window_start would cost every request an insertion.)
+-- Maintenance calls it on a schedule; returns how many rows went.
+create function customer_management.prune_rate_limit_counters(batch_size integer default 10000)
+returns integer
+language plpgsql
 volatile
 set search_path = ''
 as $$
-    with pruned as (
-        delete from customer_management.rate_limit_counters
-        where window_started_at < now() - interval '10 minutes'
-        returning 1
-    )
-    select count(*)::integer from pruned
+declare
+    pruned integer;
+begin
+    delete from customer_management.rate_limit_counters as r
+    where r.ctid = any(array(
+        select p.ctid from customer_management.rate_limit_counters as p
+        where p.window_start < date_trunc('minute', now())
+        limit batch_size
+    ));
+    get diagnostics pruned = row_count;
+    return pruned;
+end;
 $$;
 
-comment on function customer_management.prune_rate_limit_counters() is
-'Deletes rate-limit windows older than ten minutes; returns how many.';
+comment on function customer_management.prune_rate_limit_counters(integer) is
+'Deletes up to batch_size counters of past minutes (never waits on a request); returns how '
+'many.';
 
-revoke all on function customer_management.prune_rate_limit_counters()
+revoke all on function customer_management.prune_rate_limit_counters(integer)
 from public, anon, authenticated, service_role;

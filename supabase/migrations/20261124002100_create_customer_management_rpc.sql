@@ -15,6 +15,7 @@ create function customer_management.ensure_live_customers(customer_ids uuid[]) r
 language plpgsql
 stable
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 begin
     if exists (
@@ -47,6 +48,7 @@ create function customer_management.merge_opened_accounts(
 language plpgsql
 volatile
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     survivor_id uuid;
@@ -95,6 +97,7 @@ create function customer_management.resolve_claims(
 language plpgsql
 volatile
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     owners customer_management.identifier_owners;
@@ -104,10 +107,11 @@ declare
     claim customer_management.identifier_claim;
     released_id bigint;
     outcome text;
-    changed text [];
+    changed text [] := '{}'::text [];
     customer public.customers;
     verification_required jsonb := '[]'::jsonb;
     notices jsonb := request.notices;
+    held customer_management.identifier_claim[] := '{}'::customer_management.identifier_claim[];
 begin
     perform customer_management.lock_identifiers(claims);
     owners := customer_management.verified_owner_wins(caller, claims);
@@ -118,7 +122,7 @@ begin
     end loop;
 
     if cardinality(owners.matched) = 0 then
-        target_customer_id := customer_management.create_customer(request, caller);
+        target_customer_id := customer_management.create_customer(request, caller, claims);
         is_new := true;
     elsif cardinality(owners.matched) = 1 then
         target_customer_id := owners.matched[1];
@@ -167,6 +171,9 @@ begin
         outcome := customer_management.attach_identifier(
             target_customer_id, claim, request.source
         );
+        if outcome in ('present', 'attached') then
+            held := held || claim;
+        end if;
         if outcome = 'pending' then
             verification_required := verification_required || jsonb_build_array(
                 jsonb_build_object('type', claim.type, 'value', claim.display_value)
@@ -185,8 +192,11 @@ begin
         end if;
     end loop;
 
-    changed := customer_management.refresh_customer(target_customer_id, request);
-    if not is_new and cardinality(changed) > 0 then
+    -- A new account was written complete; an existing one gets what the request adds.
+    if not is_new then
+        changed := customer_management.refresh_customer(target_customer_id, request, held);
+    end if;
+    if cardinality(changed) > 0 then
         perform customer_management.write_audit(
             'update', target_customer_id, null, caller, request.source,
             jsonb_build_object('fields', to_jsonb(changed))
@@ -278,6 +288,7 @@ declare
     parsed customer_management.resolution_request
         := customer_management.parse_request(request);
     code_check text;
+    code_verified text;
     claims customer_management.identifier_claim [];
     owners customer_management.identifier_owners;
     customer public.customers;
@@ -291,33 +302,18 @@ begin
         if code_check <> 'ok' then
             return customer_management.verification_failed(code_check);
         end if;
+        select v.identifier_type into code_verified
+        from customer_management.verifications as v
+        where v.id = parsed.verification_id;
     end if;
-    claims := customer_management.caller_proof(
-        caller, parsed,
-        (select v.identifier_type from customer_management.verifications as v
-        where v.id = parsed.verification_id and code_check = 'ok')
-    );
-    if cardinality(claims) = 0 then
-        perform customer_management.raise_error(
-            'missing_identifier', 'Send a phone, an email or an authUserId.',
-            'Placeholder values such as chatbot_temp@temp.local do not count.'
-        );
-    end if;
-    if not exists (select 1 from unnest(claims) as c where c.proven) then
-        perform customer_management.raise_error(
-            'verification_required',
-            'Nothing in this request is proven: the chatbot proves the line it talks to, '
-            || 'or an email or phone confirmed with a verification code.',
-            'Send the caller''s phone line, or request_verification and send the code.'
-        );
-    end if;
+    claims := customer_management.caller_proof(caller, parsed, code_verified);
     perform customer_management.apply_rate_limit(caller, claims);
 
     owners := customer_management.verified_owner_wins(caller, claims);
     if owners.complete and cardinality(owners.released) = 0 then
-        select * into customer from public.customers where id = owners.matched[1];
+        customer := owners.account;
         if customer.merged_into is null
-            and customer_management.refreshed_customer(customer, parsed) = customer then
+            and customer_management.refreshed_customer(customer, parsed, claims) = customer then
             if cardinality(owners.lines_to_touch) > 0 then
                 update customer_management.customer_identifiers set last_used_at = now()
                 where id = any(owners.lines_to_touch);
@@ -357,13 +353,16 @@ to authenticated, service_role;
 
 -- The RPC. A single unnamed jsonb parameter, so PostgREST passes the request body as it
 -- is: supabase.rpc('customer_management', {...}) sends the contract's body unchanged.
+-- PL/pgSQL rather than SQL: PostgreSQL 15 plans a SQL function's body at every call.
 create function public.customer_management(jsonb) returns jsonb
-language sql
+language plpgsql
 volatile
 security invoker
 set search_path = ''
 as $$
-    select customer_management.resolve_customer($1)
+begin
+    return customer_management.resolve_customer($1);
+end;
 $$;
 
 comment on function public.customer_management(jsonb) is

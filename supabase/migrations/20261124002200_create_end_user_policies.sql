@@ -11,19 +11,23 @@ grant select on public.orders to authenticated;
 -- soft-deleted) or banned Supabase Auth user reaches nothing. SECURITY DEFINER because end
 -- users cannot read auth.users; it returns one id and nothing else.
 create function customer_management.signed_in_customer_id() returns uuid
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-    select c.id
-    from public.customers as c
-    inner join auth.users as u on c.auth_user_id = u.id
-    where
-        c.auth_user_id = auth.uid()
-        and c.merged_into is null
-        and u.deleted_at is null
-        and (u.banned_until is null or u.banned_until <= now())
+begin
+    return (
+        select c.id
+        from public.customers as c
+        inner join auth.users as u on c.auth_user_id = u.id
+        where
+            c.auth_user_id = auth.uid()
+            and c.merged_into is null
+            and u.deleted_at is null
+            and (u.banned_until is null or u.banned_until <= now())
+    );
+end;
 $$;
 
 comment on function customer_management.signed_in_customer_id() is

@@ -19,6 +19,7 @@ select r.functionid::text, r.lineno, r.statement, r.sqlstate, r.message, r.detai
     r.hint, r.level, r.query
 from plpgsql_check_function_tb(
     %(oid)s::regprocedure, %(relid)s::regclass,
+    oldtable => %(oldtable)s, newtable => %(newtable)s,
     fatal_errors => false,
     other_warnings => true,
     extra_warnings => true,
@@ -33,18 +34,24 @@ def install(conn: Conn) -> None:
     conn.execute("create extension if not exists plpgsql_check")
 
 
-def plpgsql_functions(conn: Conn) -> list[tuple[int, str, int]]:
-    """(oid, signature, relid) of each kit plpgsql function; relid 0 unless a trigger's."""
+def plpgsql_functions(conn: Conn) -> list[tuple[int, str, int, str | None, str | None]]:
+    """(oid, signature, relid, old table, new table) of each kit plpgsql function; relid 0
+    unless a trigger's, transition table names when its trigger has them (the one with
+    both, when several triggers share the function)."""
     rows = conn.execute(
         """
-        select p.oid::int, p.oid::regprocedure::text,
-            coalesce((
-                select t.tgrelid::int from pg_trigger as t
-                where t.tgfoid = p.oid order by t.tgrelid::regclass::text limit 1
-            ), 0)
+        select p.oid::int, p.oid::regprocedure::text, coalesce(t.tgrelid::int, 0),
+            t.tgoldtable::text, t.tgnewtable::text
         from pg_proc as p
         inner join pg_namespace as n on n.oid = p.pronamespace
         inner join pg_language as l on l.oid = p.prolang
+        left join lateral (
+            select tg.tgrelid, tg.tgoldtable, tg.tgnewtable from pg_trigger as tg
+            where tg.tgfoid = p.oid
+            order by (tg.tgoldtable is not null and tg.tgnewtable is not null) desc,
+                tg.tgrelid::regclass::text
+            limit 1
+        ) as t on true
         where l.lanname = 'plpgsql'
             and n.nspname = any(%s)
             and not exists (
@@ -55,14 +62,15 @@ def plpgsql_functions(conn: Conn) -> list[tuple[int, str, int]]:
         """,
         (list(KIT_SCHEMAS),),
     ).fetchall()
-    return [(int(oid), str(signature), int(relid)) for oid, signature, relid in rows]
+    return [(int(r[0]), str(r[1]), int(r[2]), r[3], r[4]) for r in rows]
 
 
 def findings(conn: Conn) -> list[dict[str, Any]]:
     """Every row plpgsql_check reports for the kit's functions, with the function named."""
     reported: list[dict[str, Any]] = []
-    for oid, signature, relid in plpgsql_functions(conn):
-        for row in conn.execute(CHECK, {"oid": oid, "relid": relid}).fetchall():
+    for oid, signature, relid, oldtable, newtable in plpgsql_functions(conn):
+        params = {"oid": oid, "relid": relid, "oldtable": oldtable, "newtable": newtable}
+        for row in conn.execute(CHECK, params).fetchall():
             names = ("function", "line", "statement", "sqlstate", "message", "detail")
             entry = dict(zip(names, row[:6], strict=True))
             entry.update(hint=row[6], level=row[7], query=row[8], checked=signature)
@@ -85,7 +93,7 @@ def test_every_plpgsql_function_is_clean(conn: Conn) -> None:
     functions = plpgsql_functions(conn)
     assert len(functions) >= 20, "the kit's PL/pgSQL functions were found"
     triggers = [f for f in functions if f[2] != 0]
-    assert {signature for _, signature, _ in triggers} >= {
+    assert {f[1] for f in triggers} >= {
         "customer_management.touch_updated_at()",
         "customer_management.refuse_audit_change()",
     }

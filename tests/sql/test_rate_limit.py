@@ -9,12 +9,25 @@ writes no WAL, so a returning customer's lookup still writes nothing that must b
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot
 from support.security import RETRY_HINT, Conn, as_role, wal_insert_lsn
 
 DEFAULT_LIMIT = 20
+
+
+@pytest.fixture(autouse=True)
+def one_clock_minute() -> Iterator[None]:
+    """Each test counts calls within one clock minute: one that would start in the last
+    seconds of a minute waits for the next, so its counts are not split in two windows."""
+    seconds_left = 60 - time.time() % 60
+    if seconds_left < 8:
+        time.sleep(seconds_left + 0.1)
+    yield
 
 
 def assert_rate_limited(error: dict[str, str | None], limit: int | None = None) -> int:
@@ -109,7 +122,8 @@ def test_service_role_limit_comes_from_settings(conn: Conn) -> None:
 
 
 def test_the_window_resets_after_a_minute(conn: Conn) -> None:
-    """Once the window started over 60 s ago, the next call passes and counts from 1."""
+    """Calls count per clock minute: once that minute is over, the next call passes and
+    counts from 1 in a row of its own."""
     set_limits(conn, per_user=2)
     claims = end_user(conn, "ann@example.com")
     web_call(conn, claims)
@@ -118,33 +132,48 @@ def test_the_window_resets_after_a_minute(conn: Conn) -> None:
     bucket = f"user:{claims['sub']}"
     moved = conn.execute(
         "update customer_management.rate_limit_counters "
-        "set window_started_at = now() - interval '61 seconds' where bucket = %s",
+        "set window_start = window_start - interval '1 minute' where bucket = %s",
         (bucket,),
     ).rowcount
     assert moved == 1
     web_call(conn, claims)
-    row = conn.execute(
-        "select calls, window_started_at > now() - interval '5 seconds' "
-        "from customer_management.rate_limit_counters where bucket = %s",
+    rows = conn.execute(
+        "select calls, window_start = date_trunc('minute', now()) "
+        "from customer_management.rate_limit_counters where bucket = %s order by window_start",
         (bucket,),
-    ).fetchone()
-    assert row == (1, True)
+    ).fetchall()
+    assert rows == [(2, False), (1, True)]
     web_call(conn, claims)
     assert_rate_limited(expect_error(conn, {"source": "webapp"}, "authenticated", claims))
 
 
-def test_retry_after_counts_down_to_the_end_of_the_window(conn: Conn) -> None:
-    """A window that started 50 s ago ends in about 10 s: the hint says so."""
+def test_retry_after_counts_down_to_the_end_of_the_minute(conn: Conn) -> None:
+    """The hint says how many seconds are left of the current minute."""
     set_limits(conn, per_user=1)
     claims = end_user(conn, "ann@example.com")
     web_call(conn, claims)
-    conn.execute(
-        "update customer_management.rate_limit_counters "
-        "set window_started_at = now() - interval '50 seconds' where bucket = %s",
-        (f"user:{claims['sub']}",),
-    )
     seconds = assert_rate_limited(expect_error(conn, {"source": "webapp"}, "authenticated", claims))
-    assert 9 <= seconds <= 11
+    left = conn.execute(
+        "select extract(epoch from date_trunc('minute', now()) + interval '1 minute' - now())"
+    ).fetchone()
+    assert left is not None
+    assert abs(seconds - float(left[0])) <= 2
+
+
+def test_pruning_removes_past_minutes_only(conn: Conn) -> None:
+    """Past minutes go, in batches; the current minute's counters stay."""
+    claims = end_user(conn, "ann@example.com")
+    web_call(conn, claims)
+    conn.execute(
+        "insert into customer_management.rate_limit_counters (bucket, window_start, calls) "
+        "select 'identifier:phone:+1555' || n, date_trunc('minute', now()) - interval '5 minutes',"
+        " 1 from generate_series(1, 30) as n"
+    )
+    first = conn.execute("select customer_management.prune_rate_limit_counters(20)").fetchone()
+    second = conn.execute("select customer_management.prune_rate_limit_counters(20)").fetchone()
+    assert (first, second) == ((20,), (10,))
+    left = conn.execute("select bucket from customer_management.rate_limit_counters").fetchall()
+    assert left == [(f"user:{claims['sub']}",)]
 
 
 def test_rate_limited_call_changes_nothing(conn: Conn) -> None:

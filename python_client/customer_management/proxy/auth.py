@@ -15,6 +15,8 @@ PostgREST do them, before any SQL runs.
 from __future__ import annotations
 
 import json
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,7 @@ ASYMMETRIC = frozenset(
 )
 API_KEY_ROLES = frozenset({"anon", "service_role"})
 DEFAULT_ROLE = "anon"  # PostgREST's db-anon-role on Supabase: a token without role is anon
+VERIFIED_TOKENS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class Authenticator:
     def __init__(self, settings: Settings) -> None:
         """Keep the key material; a JWKS URL is fetched lazily and cached by PyJWT."""
         self._settings = settings
+        # Tokens already verified (the project's keys arrive with every request): their
+        # claims, re-checked for expiry at each use. Bounded; a restart forgets it.
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._secret = settings.jwt_secret
         self._jwks_client = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._jwk_set = jwt.PyJWKSet.from_json(settings.jwks_json) if settings.jwks_json else None
@@ -105,7 +111,28 @@ class Authenticator:
             raise errors.invalid_api_key("The apikey must be the anon or service_role key.")
 
     async def verify(self, token: str) -> dict[str, Any]:
-        """Verify signature and time claims; return the claims or raise a 401 ``ApiError``."""
+        """Verify signature and time claims; return the claims or raise a 401 ``ApiError``.
+
+        A token that verified before is not verified again until it expires: its signature
+        cannot change, and its expiry is checked here at every use.
+        """
+        known = self._verified.get(token)
+        if known is not None:
+            expires = known.get("exp")
+            if not isinstance(expires, int | float) or (
+                time.time() <= expires + self._settings.jwt_leeway_seconds
+            ):
+                self._verified.move_to_end(token)
+                return known
+            del self._verified[token]
+        claims = await self._verify_signature(token)
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_TOKENS_KEPT:
+            self._verified.popitem(last=False)
+        return claims
+
+    async def _verify_signature(self, token: str) -> dict[str, Any]:
+        """The full check: header, key, signature, expiry, not-before, audience."""
         parts = token.count(".") + 1
         if parts != 3:
             raise errors.jwt_error("PGRST301", f"Expected 3 parts in JWT; got {parts}")

@@ -11,7 +11,8 @@ transaction* and calls the function::
     set_config('statement_timeout', '8000', true)
 
 Commit or rollback ends the transaction and with it every setting, so a pooled connection
-never carries one caller's identity into the next request.
+never carries one caller's identity into the next request. The statements are pipelined:
+one network round trip per request.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class PostgresBackend:
             str(self._settings.statement_timeout_ms),
         )
         try:
+            # Pipelined: BEGIN, the context, the call and COMMIT travel in one round trip.
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute(CONTEXT_SQL, context)
                 cursor = await conn.execute(statement, (call.body_text,))

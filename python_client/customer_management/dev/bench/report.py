@@ -1,0 +1,243 @@
+"""The benchmark report: ``bench/RESULTS.md``, its JSON twin and two PNG plots."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from customer_management.dev.bench.http import HttpRun
+from customer_management.dev.bench.workloads import Run
+
+# Each workload and the baseline it is measured against.
+BASELINES = {
+    "select-only": "select-only",
+    "noop": "select-only",
+    "lookup": "select-only",
+    "create": "tpcb-like",
+    "tpcb-like": "tpcb-like",
+    "mix": "select-only",
+}
+LABELS = {
+    "select-only": "pgbench -S (one index lookup)",
+    "noop": "no-op RPC (PostgREST-shaped transaction)",
+    "lookup": "returning-customer lookup",
+    "create": "new-customer create",
+    "tpcb-like": "pgbench TPC-B-like",
+    "mix": "mix: 85% lookup, 10% create, 5% conflict",
+}
+
+
+def find(runs: list[Run], workload: str, clients: int) -> Run | None:
+    """The run of one workload at one client count."""
+    return next((r for r in runs if r.workload == workload and r.clients == clients), None)
+
+
+def ratio(a: float, b: float) -> float:
+    """``a / b`` as a percentage, one decimal."""
+    return round(100 * a / b, 1) if b else 0.0
+
+
+def targets(
+    runs: list[Run], scale: list[dict[str, Any]], http_runs: list[HttpRun]
+) -> list[dict[str, Any]]:
+    """Each target of the performance issue: the measured value and whether it is met."""
+    checks: list[dict[str, Any]] = []
+
+    def add(name: str, value: float, goal: float, higher_is_better: bool, unit: str) -> None:
+        met = value >= goal if higher_is_better else value <= goal
+        checks.append({"target": name, "value": value, "goal": goal, "met": met, "unit": unit})
+
+    s, noop, lookup = find(runs, "select-only", 8), find(runs, "noop", 8), find(runs, "lookup", 8)
+    create, tpcb = find(runs, "create", 8), find(runs, "tpcb-like", 8)
+    if s and lookup:
+        add("lookup vs pgbench -S (8 clients)", ratio(lookup.tps, s.tps), 15.0, True, "%")
+        add("lookup vs pgbench -S, stretch", ratio(lookup.tps, s.tps), 25.0, True, "%")
+    if noop and lookup:
+        add("lookup vs no-op RPC (8 clients)", ratio(lookup.tps, noop.tps), 35.0, True, "%")
+    if create and tpcb:
+        add("create vs TPC-B-like (8 clients)", ratio(create.tps, tpcb.tps), 70.0, True, "%")
+    if lookup:
+        add(
+            "lookup p99 / p50 (8 clients)", round(lookup.p99_ms / lookup.p50_ms, 2), 3.0, False, "x"
+        )
+    if len(scale) >= 2:
+        smallest, largest = scale[0], scale[-1]
+        add(
+            f"lookup p50 at {largest['customers']:,} / at {smallest['customers']:,}",
+            round(largest["p50_ms"] / smallest["p50_ms"], 2),
+            1.5,
+            False,
+            "x",
+        )
+    direct1 = next((h for h in http_runs if h.clients == 1 and h.path.startswith("direct")), None)
+    proxy1 = next((h for h in http_runs if h.clients == 1 and h.path.startswith("proxy")), None)
+    if direct1 and proxy1:
+        add(
+            "proxy adds to p50 (1 client)",
+            round(proxy1.p50_ms - direct1.p50_ms, 3),
+            1.0,
+            False,
+            "ms",
+        )
+    direct8 = next((h for h in http_runs if h.clients == 8 and h.path.startswith("direct")), None)
+    proxy8 = next((h for h in http_runs if h.clients == 8 and h.path.startswith("proxy")), None)
+    if direct8 and proxy8:
+        add(
+            "proxy throughput vs direct (8 clients)",
+            ratio(proxy8.calls_per_second, direct8.calls_per_second),
+            40.0,
+            True,
+            "%",
+        )
+    return checks
+
+
+def write(out: Path, results: dict[str, Any]) -> None:
+    """RESULTS.md, results.json and the plots into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    _plots(out, results)
+    (out / "RESULTS.md").write_text(markdown(results), encoding="utf-8")
+
+
+def as_dicts(items: list[Any]) -> list[dict[str, Any]]:
+    """Dataclasses as plain dicts for the JSON twin."""
+    return [asdict(item) for item in items]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The report as Markdown."""
+    machine = results["machine"]
+    runs = [Run(**r) for r in results["runs"]]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {machine['date']} on {machine['cores']} cores ({machine['cpu']}), "
+        f"PostgreSQL {machine['postgres']}, {results['main_size']:,} customers, "
+        f"{machine['seconds']} s per point, the median of {machine['rounds']} interleaved "
+        "rounds, durable settings (fsync and synchronous commit "
+        f"on, shared_buffers {machine['shared_buffers']}). Every ratio compares two "
+        "workloads of the same run on the same server; the absolute numbers belong to "
+        "this machine only. Regenerate with `make bench` (`make bench-full` adds "
+        "10,000,000 customers and longer runs).",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | goal | met |",
+        "|---|---|---|---|",
+    ]
+    for check in results["targets"]:
+        sign = "≥" if check["target"].find("vs") >= 0 else "≤"
+        lines.append(
+            f"| {check['target']} | {check['value']}{check['unit']} | {sign} "
+            f"{check['goal']}{check['unit']} | {'yes' if check['met'] else 'no'} |"
+        )
+    lines += [
+        "",
+        f"## Throughput and latency at {results['main_size']:,} customers",
+        "",
+        "| workload | clients | TPS | p50 ms | p99 ms | vs baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    for workload, baseline in BASELINES.items():
+        for run in sorted((r for r in runs if r.workload == workload), key=lambda r: r.clients):
+            base = find(runs, baseline, run.clients)
+            vs = f"{ratio(run.tps, base.tps)}% of {baseline}" if base else ""
+            lines.append(
+                f"| {LABELS[workload]} | {run.clients} | {run.tps:,.0f} | {run.p50_ms} | "
+                f"{run.p99_ms} | {vs} |"
+            )
+    lines += [
+        "",
+        "![TPS by client count](tps_by_clients.png)",
+        "",
+        "## Lookup latency by table size (8 clients)",
+        "",
+        "| customers | identifiers | orders | TPS | p50 ms | p99 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for point in results["scale"]:
+        lines.append(
+            f"| {point['customers']:,} | {point['identifiers']:,} | {point['orders']:,} | "
+            f"{point['tps']:,.0f} | {point['p50_ms']} | {point['p99_ms']} |"
+        )
+    lines += ["", "![Latency by table size](latency_by_size.png)", ""]
+    lines += [
+        "## Through the HTTP proxy",
+        "",
+        "The same lookups through the proxy (its own process) and directly with psycopg, "
+        "driven by the same Python threads.",
+        "",
+        "| path | clients | calls/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for h in results["http"]:
+        lines.append(
+            f"| {h['path']} | {h['clients']} | {h['calls_per_second']:,.0f} | {h['p50_ms']} | "
+            f"{h['p99_ms']} |"
+        )
+    lines += ["", "## Where a lookup spends its time", ""]
+    lines += [
+        "`track_functions = 'pl'` over one client's lookups: calls per lookup and "
+        "microseconds per lookup spent in each function itself.",
+        "",
+        "| function | calls per lookup | self µs per lookup | total µs per lookup |",
+        "|---|---|---|---|",
+    ]
+    for row in results["profile"]:
+        lines.append(
+            f"| `{row['function']}` | {row['calls_per_lookup']} | {row['self_us']} | "
+            f"{row['total_us']} |"
+        )
+    lines += ["", "## Plans of the hot statements", ""]
+    for name, plans in results["plans"].items():
+        lines += [f"### {name}", ""]
+        for plan in plans:
+            lines += ["```", plan.strip(), "```", ""]
+    if results.get("notes"):
+        lines += ["## Notes", "", *results["notes"], ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _plots(out: Path, results: dict[str, Any]) -> None:
+    """TPS by client count, and lookup latency by table size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [Run(**r) for r in results["runs"]]
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for workload in BASELINES:
+        points = sorted((r for r in runs if r.workload == workload), key=lambda r: r.clients)
+        if points:
+            axis.plot(
+                [p.clients for p in points], [p.tps for p in points], marker="o",
+                label=LABELS[workload],
+            )  # fmt: skip
+    axis.set_xlabel("clients")
+    axis.set_ylabel("transactions per second")
+    axis.set_yscale("log")
+    axis.set_title(f"Throughput at {results['main_size']:,} customers")
+    axis.legend(fontsize=8)
+    axis.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(out / "tps_by_clients.png", dpi=110)
+    plt.close(figure)
+
+    scale = results["scale"]
+    figure, axis = plt.subplots(figsize=(8, 5))
+    sizes = [p["customers"] for p in scale]
+    axis.plot(sizes, [p["p50_ms"] for p in scale], marker="o", label="p50")
+    axis.plot(sizes, [p["p99_ms"] for p in scale], marker="o", label="p99")
+    axis.set_xscale("log")
+    axis.set_xlabel("customers")
+    axis.set_ylabel("lookup latency, ms (8 clients)")
+    axis.set_title("Returning-customer lookup latency by table size")
+    axis.legend()
+    axis.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(out / "latency_by_size.png", dpi=110)
+    plt.close(figure)

@@ -1,0 +1,189 @@
+"""Run the whole benchmark and write the report (``python -m customer_management.dev.bench``)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from customer_management.dev.bench import data, http, plans, report, workloads
+from customer_management.local import migrations
+from customer_management.local.server import LocalPostgres, free_port
+
+DURABLE_SETTINGS = {
+    "fsync": "on",
+    "synchronous_commit": "on",
+    "full_page_writes": "on",
+    "max_connections": "60",
+    "shared_buffers": "1GB",
+    "shared_preload_libraries": "",
+}
+CLIENTS = (1, 4, 8)
+MIX = {"lookup": 85, "create": 10, "conflict": 5}
+QUICK_SIZES = (10_000, 100_000, 1_000_000)
+FULL_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
+MAIN_SIZE = 1_000_000
+
+
+def say(text: str) -> None:
+    """Progress on stderr (the report is the output)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def table_counts(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """How many customers, identifiers and orders the database holds."""
+    row = conn.execute(
+        "select (select count(*) from public.customers), "
+        "(select count(*) from customer_management.customer_identifiers), "
+        "(select count(*) from public.orders)"
+    ).fetchone()
+    assert row is not None
+    return {"customers": row[0], "identifiers": row[1], "orders": row[2]}
+
+
+def profile(url: str, customers: int, seconds: int) -> list[dict[str, Any]]:
+    """Per-function cost of lookups: one client, ``track_functions = 'pl'``."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("alter database postgres set track_functions = 'pl'")
+        conn.execute("select pg_stat_reset()")
+    try:
+        run = workloads.run(url, "lookup", 1, seconds, customers)
+        time.sleep(1.0)  # let the backends report their statistics
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("select pg_stat_clear_snapshot()")
+            rows = conn.execute(
+                "select schemaname || '.' || funcname, calls, self_time, total_time "
+                "from pg_stat_user_functions where schemaname in ('public', "
+                "'customer_management', 'auth') order by self_time desc"
+            ).fetchall()
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("alter database postgres reset track_functions")
+    lookups = max(run.transactions, 1)
+    return [
+        {
+            "function": name,
+            "calls_per_lookup": round(calls / lookups, 2),
+            "self_us": round(1000 * self_ms / lookups, 1),
+            "total_us": round(1000 * total_ms / lookups, 1),
+        }
+        for name, calls, self_ms, total_ms in rows
+    ]
+
+
+def interleaved(
+    url: str, clients: int, seconds: int, customers: int, rounds: int
+) -> list[workloads.Run]:
+    """Every workload at one client count, in ``rounds`` interleaved rounds so that a noisy
+    moment of a shared machine does not land on one workload only; the median run of each."""
+    names = ("select-only", "noop", "lookup", "create", "tpcb-like", "mix")
+    measured: dict[str, list[workloads.Run]] = {name: [] for name in names}
+    for round_number in range(rounds):
+        for name in names:
+            say(f"{name} at {clients} client(s), round {round_number + 1} of {rounds}")
+            weights = MIX if name == "mix" else None
+            measured[name].append(workloads.run(url, name, clients, seconds, customers, weights))
+    return [sorted(runs, key=lambda r: r.tps)[len(runs) // 2] for runs in measured.values()]
+
+
+def benchmark(url: str, sizes: tuple[int, ...], seconds: int, rounds: int) -> dict[str, Any]:
+    """Everything measured on one server; the report's data. The full matrix runs at 1M
+    customers (or at the largest size below it, for a smaller trial run)."""
+    main_size = max((s for s in sizes if s <= MAIN_SIZE), default=sizes[0])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "update customer_management.settings set rate_limit_per_user_per_minute = 100000000, "
+            "rate_limit_per_identifier_per_minute = 100000000"
+        )
+        version = conn.execute("show server_version").fetchone()
+    say("pgbench baselines: pgbench -i -s 10 and the no-op RPC")
+    workloads.initialise_baselines(url, scale=10)
+    scale: list[dict[str, Any]] = []
+    runs: list[workloads.Run] = []
+    loaded = 0
+    for size in sizes:
+        say(f"loading customers {loaded:,} .. {size:,} with COPY")
+        data.load(url, loaded, size)
+        loaded = size
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("vacuum analyze")
+            counts = table_counts(conn)
+        say(f"lookup at {size:,} customers")
+        workloads.run(url, "lookup", 8, max(2, seconds // 3), size)  # warm the cache
+        point = workloads.run(url, "lookup", 8, seconds, size)
+        scale.append({**counts, "tps": point.tps, "p50_ms": point.p50_ms, "p99_ms": point.p99_ms})
+        if size == main_size:
+            for clients in CLIENTS:
+                runs += interleaved(url, clients, seconds, size, rounds)
+            say("proxy against direct psycopg")
+            http_runs = http.compare(url, size, seconds, (1, 8))
+            say("profile of a lookup")
+            costs = profile(url, size, seconds)
+            say("plans of the hot statements")
+            hot = plans.explain_calls(url, plans.hot_calls(size))
+    return {
+        "machine": {
+            "date": dt.date.today().isoformat(),
+            "cores": os.cpu_count(),
+            "cpu": platform.processor() or platform.machine(),
+            "postgres": version[0] if version else "?",
+            "seconds": seconds,
+            "rounds": rounds,
+            "shared_buffers": DURABLE_SETTINGS["shared_buffers"],
+        },
+        "main_size": main_size,
+        "runs": report.as_dicts(runs),
+        "scale": scale,
+        "http": report.as_dicts(http_runs),
+        "profile": costs,
+        "plans": hot,
+        "targets": report.targets(runs, scale, http_runs),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start a durable throwaway server, measure, write the report."""
+    parser = argparse.ArgumentParser(prog="python -m customer_management.dev.bench")
+    parser.add_argument("--full", action="store_true", help="10M customers, 30 s per point")
+    parser.add_argument("--seconds", type=int, default=None, help="seconds per point")
+    parser.add_argument("--out", type=Path, default=Path("bench"), help="report directory")
+    parser.add_argument(
+        "--sizes", default=None, help="customer counts, comma-separated (a trial run)"
+    )
+    args = parser.parse_args(argv)
+    sizes: tuple[int, ...] = FULL_SIZES if args.full else QUICK_SIZES
+    if args.sizes:
+        sizes = tuple(int(size) for size in args.sizes.split(","))
+    seconds = args.seconds or (30 if args.full else 5)
+    rounds = 3 if args.full else 2
+    state_dir = Path(tempfile.mkdtemp(prefix="customer-management-bench-"))
+    server = LocalPostgres(state_dir, port=free_port(), settings=DURABLE_SETTINGS)
+    started = time.monotonic()
+    try:
+        server.start()
+        migrations.apply_shim(server.url)
+        migrations.apply_migrations(server.url)
+        results = benchmark(server.url, sizes, seconds, rounds)
+    finally:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(state_dir, ignore_errors=True)
+    results["machine"]["wall_seconds"] = round(time.monotonic() - started)
+    report.write(args.out, results)
+    say(f"wrote {args.out / 'RESULTS.md'} in {results['machine']['wall_seconds']} s")
+    for check in results["targets"]:
+        print(
+            f"{check['target']}: {check['value']}{check['unit']} (goal {check['goal']}"
+            f"{check['unit']}, {'met' if check['met'] else 'missed'})"
+        )
+    return 0

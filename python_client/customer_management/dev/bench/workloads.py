@@ -1,0 +1,188 @@
+"""pgbench workloads: the kit's RPCs called as PostgREST calls them, beside pgbench's own
+baselines, on one server in one run.
+
+A PostgREST request is one transaction: ``BEGIN``, the settings it puts in place (search
+path, role, JWT claims, method and path, all local to the transaction), the function
+call, ``COMMIT``. Every RPC script below has exactly that shape; ``noop`` calls a function
+that returns its argument, so the difference between ``noop`` and ``lookup`` is what the
+kit itself costs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from customer_management.dev.bench import data
+
+POSTGREST_SETTINGS = (
+    "SELECT set_config('search_path', 'public, extensions', true), "
+    "set_config('role', 'service_role', true), "
+    "set_config('request.jwt.claims', '{\"role\":\"service_role\"}', true), "
+    "set_config('request.method', 'POST', true), "
+    "set_config('request.path', '/rpc/customer_management', true);"
+)
+
+NOOP_SQL = """
+create schema if not exists bench;
+create or replace function bench.noop(jsonb) returns jsonb
+language sql volatile security invoker set search_path = '' as 'select $1';
+grant usage on schema bench to service_role;
+grant execute on function bench.noop(jsonb) to service_role;
+"""
+
+
+def _rpc_script(pick: str, call: str) -> str:
+    """One PostgREST-shaped transaction: pick a customer, set the context, call."""
+    return f"{pick}\nBEGIN;\n{POSTGREST_SETTINGS}\nSELECT {call};\nEND;\n"
+
+
+def lookup_body(n: str) -> str:
+    """A returning customer's chatbot lookup: the line they call from."""
+    return f"jsonb_build_object('phone', {data.phone_sql(n)}, 'source', 'chatbot')"
+
+
+def scripts(customers: int) -> dict[str, str]:
+    """pgbench script text by workload name (``select-only`` and ``tpcb-like`` are
+    pgbench's built-ins and have no text here)."""
+    pick = f"\\set n random(0, {customers - 1})"
+    new = "\\set n random(0, 23999999)"
+    pair = f"\\set n random(0, {customers - 2})\n\\set m :n + 1"
+    return {
+        "noop": _rpc_script(pick, f"bench.noop({lookup_body(':n')})"),
+        "lookup": _rpc_script(pick, f"public.customer_management({lookup_body(':n')})"),
+        "create": _rpc_script(
+            new,
+            "public.customer_management(jsonb_build_object("
+            f"'phone', {data.new_caller_phone_sql(':n')}, 'firstName', 'Nia', "
+            "'source', 'chatbot'))",
+        ),
+        # A backend passing on one customer's phone and the next one's email: a conflict
+        # when the next one has an email (60%), else the email joins the first account.
+        "conflict": _rpc_script(
+            pair,
+            "public.customer_management(jsonb_build_object("
+            f"'phone', {data.phone_sql(':n')}, 'email', {data.email_sql(':m')}, "
+            "'source', 'webapp'))",
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Run:
+    """One pgbench run: which workload(s), clients, and what it measured."""
+
+    workload: str
+    clients: int
+    seconds: float
+    transactions: int
+    failed: int
+    tps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def pgbench_binary() -> str:
+    """pgbench from PATH or the PostgreSQL binaries the kit runs the server with."""
+    from customer_management.local.server import pg_bindir
+
+    found = shutil.which("pgbench")
+    return found or str(pg_bindir() / "pgbench")
+
+
+def initialise_baselines(url: str, scale: int) -> None:
+    """pgbench's own tables (for ``-S`` and TPC-B-like) and the no-op RPC."""
+    subprocess.run(
+        [pgbench_binary(), "-i", "-q", "-s", str(scale), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(NOOP_SQL)
+
+
+def run(
+    url: str,
+    workload: str,
+    clients: int,
+    seconds: int,
+    customers: int,
+    weights: dict[str, int] | None = None,
+) -> Run:
+    """Run one workload (or a weighted mix of scripts) and read every transaction's latency
+    from pgbench's log. Prepared statements, as PostgREST uses them."""
+    texts = scripts(customers)
+    workdir = Path(tempfile.mkdtemp(prefix="cm-pgbench-"))
+    try:
+        command = [
+            pgbench_binary(),
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            str(clients),
+            "-j",
+            str(min(clients, os.cpu_count() or 1)),
+            "-T",
+            str(seconds),
+            "-l",
+            "--log-prefix",
+            str(workdir / "tx"),
+        ]
+        if workload == "select-only":
+            command += ["-b", "select-only"]
+        elif workload == "tpcb-like":
+            command += ["-b", "tpcb-like"]
+        else:
+            for name, weight in (weights or {workload: 1}).items():
+                path = workdir / f"{name}.sql"
+                path.write_text(texts[name], encoding="utf-8")
+                command += ["-f", f"{path}@{weight}"]
+        result = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=False, cwd=workdir
+        )
+        if result.returncode not in (0, 2):
+            raise RuntimeError(f"pgbench {workload} failed:\n{result.stderr[-2000:]}")
+        latencies = sorted(_latencies(workdir))
+        failed = _failed(result.stdout)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if not latencies:
+        raise RuntimeError(f"pgbench {workload}: no transaction completed\n{result.stderr}")
+    return Run(
+        workload=workload,
+        clients=clients,
+        seconds=seconds,
+        transactions=len(latencies),
+        failed=failed,
+        tps=round(len(latencies) / seconds, 1),
+        p50_ms=round(statistics.median(latencies) / 1000, 3),
+        p99_ms=round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] / 1000, 3),
+    )
+
+
+def _latencies(workdir: Path) -> list[int]:
+    """Transaction latencies in microseconds from pgbench's per-transaction logs."""
+    values: list[int] = []
+    for log in workdir.glob("tx.*"):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            fields = line.split()
+            if len(fields) >= 6 and fields[2].isdigit():
+                values.append(int(fields[2]))
+    return values
+
+
+def _failed(stdout: str) -> int:
+    """Failed transactions as pgbench reports them (0 when it does not)."""
+    for line in stdout.splitlines():
+        if line.startswith("number of failed transactions:"):
+            return int(line.split(":")[1].split()[0])
+    return 0
