@@ -11,7 +11,7 @@ PG_MAJOR ?= 15
 PG_BIN := /usr/lib/postgresql/$(PG_MAJOR)/bin
 PG_SHARE := /usr/share/postgresql/$(PG_MAJOR)/extension
 TEST_APT_PACKAGES := postgresql-$(PG_MAJOR)-pgtap libtap-parser-sourcehandler-pgtap-perl \
-	postgresql-$(PG_MAJOR)-plpgsql-check
+	postgresql-$(PG_MAJOR)-plpgsql-check postgresql-$(PG_MAJOR)-cron
 SQL_DIRS := sql supabase
 # Deno for the Edge Function: the npm package `deno` (it ships the binary) in .local/deno,
 # with its own module cache there, so nothing outside the repository is touched.
@@ -39,7 +39,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full \
+.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full fuzz \
 	node deno deno-test supabase-cli contract
 
 help: ## list the targets
@@ -61,12 +61,13 @@ postgres: ## PostgreSQL server binaries (initdb, pg_ctl, postgres)
 		$(call apt_install,postgresql-$(PG_MAJOR)); \
 	fi
 
-system-deps: postgres ## pgTAP, pg_prove and plpgsql_check for the tests
+system-deps: postgres ## pgTAP, pg_prove, plpgsql_check and pg_cron for the tests
 	@missing=0; \
 	command -v pg_prove >/dev/null || missing=1; \
 	test -f $(PG_SHARE)/pgtap.control || missing=1; \
 	test -f $(PG_SHARE)/plpgsql_check.control || missing=1; \
-	if [ $$missing = 0 ]; then echo "pgTAP, pg_prove and plpgsql_check are installed"; exit 0; fi; \
+	test -f $(PG_SHARE)/pg_cron.control || missing=1; \
+	if [ $$missing = 0 ]; then echo "pgTAP, pg_prove, plpgsql_check and pg_cron are installed"; exit 0; fi; \
 	$(call apt_install,$(TEST_APT_PACKAGES))
 
 node: ## Node.js and npm (for Deno and the Supabase CLI, both installed from npm)
@@ -101,6 +102,14 @@ test: setup ## pytest, the Deno tests, then the pgTAP files; non-zero on any fai
 
 pytest: ## the Python test suite against a real local Postgres
 	$(PY) -m pytest
+
+# FUZZ_REQUESTS=N sends N instead; the numbers go to .local/fuzz-report.json.
+FUZZ_REQUESTS ?= 10000
+fuzz: $(VENV)/.installed system-deps ## the long fuzz: 10,000 hostile requests through the proxy (docs/reliability.md)
+	@mkdir -p .local
+	CUSTOMER_MANAGEMENT_FUZZ_REQUESTS=$(FUZZ_REQUESTS) \
+	CUSTOMER_MANAGEMENT_FUZZ_REPORT=$(CURDIR)/.local/fuzz-report.json \
+		$(PY) -m pytest -p no:cacheprovider -s tests/http/test_fuzz.py
 
 deno-test: deno ## the Edge Function's Deno unit tests (supabase/functions/**/*_test.ts)
 	$(DENO) test --cached-only $(FUNCTIONS)

@@ -25,7 +25,8 @@ begin
             c.relnamespace = kit_schema
             or c.oid in (
                 coalesce(to_regclass('public.customers'), 0),
-                coalesce(to_regclass('public.orders'), 0)
+                coalesce(to_regclass('public.orders'), 0),
+                coalesce(to_regclass('public.customer_events'), 0)
             )
     ),
 
@@ -112,10 +113,26 @@ begin
 end
 $refuse_when_the_project_depends_on_the_kit$;
 
+do $unschedule_maintenance$
+begin
+    if to_regclass('cron.job') is not null then
+        perform cron.unschedule(j.jobid) from cron.job as j
+        where j.jobname = 'customer-management-maintenance';
+    end if;
+end
+$unschedule_maintenance$;
+
 drop trigger if exists customer_management_release_deleted_user on auth.users;
 drop function if exists public.customer_management(jsonb);
 drop function if exists public.request_verification(text, text);
+drop function if exists public.resolve_conflict(uuid, text, uuid, text);
+drop function if exists public.undo_merge(bigint, boolean, text);
+drop function if exists public.export_customer_data(uuid);
+drop function if exists public.erase_customer(uuid, text);
+drop function if exists public.current_customer_id(uuid);
+drop function if exists public.customer_orders(uuid, integer, integer);
 drop schema if exists customer_management cascade;
+drop table if exists public.customer_events;
 drop table if exists public.orders;
 drop table if exists public.customers;
 

@@ -58,11 +58,17 @@ create table customer_management.settings (
     verification_max_attempts integer not null default 5
     check (verification_max_attempts between 1 and 20),
     verification_codes_per_identifier_per_hour integer not null default 5
-    check (verification_codes_per_identifier_per_hour >= 1)
+    check (verification_codes_per_identifier_per_hour >= 1),
+    pending_identifier_retention interval not null default interval '90 days'
+    check (pending_identifier_retention >= interval '1 day'),
+    verification_retention interval not null default interval '7 days'
+    check (verification_retention >= interval '1 hour'),
+    erase_on_auth_user_delete boolean not null default false
 );
 
 comment on table customer_management.settings is
-'Single-row configuration: phone country, identifier and rate limits, line dormancy, codes.';
+'Single-row configuration: phone country, identifier and rate limits, line dormancy, codes, '
+'retention and what a deleted login does to its customer.';
 comment on column customer_management.settings.rate_limit_per_user_per_minute is
 'Calls per minute one signed-in end user may make to customer_management.';
 comment on column customer_management.settings.rate_limit_per_identifier_per_minute is
@@ -75,6 +81,13 @@ comment on column customer_management.settings.verification_max_attempts is
 'Wrong codes after which a verification is burned.';
 comment on column customer_management.settings.verification_codes_per_identifier_per_hour is
 'Verification codes one phone or email may be sent per hour.';
+comment on column customer_management.settings.pending_identifier_retention is
+'Maintenance deletes a claimed (pending) identifier nobody proved within this age.';
+comment on column customer_management.settings.verification_retention is
+'Maintenance deletes verification records this long after they expired.';
+comment on column customer_management.settings.erase_on_auth_user_delete is
+'When a Supabase Auth user is deleted: false unlinks their customer (the account stays), '
+'true erases it as erase_customer does.';
 
 create index settings_default_phone_country_idx
 on customer_management.settings (default_phone_country);

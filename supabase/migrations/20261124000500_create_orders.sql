@@ -1,9 +1,10 @@
 -- Order history, so "Welcome back, you have N previous orders" is true. Merges move
--- orders to the surviving account and record their ids for undo.
+-- orders to the surviving account and record their ids for undo. Erasing a customer keeps
+-- their orders for accounting, unlinked from any person.
 
 create table public.orders (
     id uuid primary key default gen_random_uuid(),
-    customer_id uuid not null references public.customers (id),
+    customer_id uuid references public.customers (id),
     items jsonb not null default '[]'::jsonb check (jsonb_typeof(items) = 'array'),
     total numeric(12, 2) not null default 0 check (total >= 0),
     currency text not null default 'USD' check (currency ~ '^[A-Z]{3}$'),
@@ -14,11 +15,15 @@ create table public.orders (
     ),
     delivery_date date,
     created_at timestamptz not null default now(),
-    updated_at timestamptz not null default now()
+    updated_at timestamptz not null default now(),
+    customer_erased_at timestamptz,
+    check ((customer_id is null) = (customer_erased_at is not null))
 );
 
 comment on table public.orders is
 'Orders placed by a customer on any channel; listed newest first in the RPC response.';
+comment on column public.orders.customer_erased_at is
+'Set when the customer was erased: the order stays for accounting with no customer.';
 
 create index orders_customer_id_created_at_idx on public.orders (customer_id, created_at desc);
 

@@ -29,6 +29,31 @@ revoke all on function customer_management.write_audit(
     text, uuid, uuid, customer_management.api_caller, text, jsonb
 ) from public, anon, authenticated, service_role;
 
+-- The audit trail's view of some identifier rows: type and keyed hash, never the value.
+create function customer_management.identifier_digests(identifier_ids bigint[]) returns jsonb
+language plpgsql
+stable
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+begin
+    return coalesce((
+        select jsonb_agg(jsonb_build_object(
+            'type', ci.type,
+            'digest', customer_management.identifier_digest(ci.type, ci.value)
+        ) order by ci.id)
+        from customer_management.customer_identifiers as ci
+        where ci.id = any(identifier_ids)
+    ), '[]'::jsonb);
+end;
+$$;
+
+comment on function customer_management.identifier_digests(bigint[]) is
+'Identifier rows as the audit trail names them: [{type, digest}], no values.';
+
+revoke all on function customer_management.identifier_digests(bigint[])
+from public, anon, authenticated, service_role;
+
 -- A customer's full before-image: the row and all of its identifiers.
 create function customer_management.customer_snapshot(target_customer_id uuid) returns jsonb
 language plpgsql
@@ -253,7 +278,13 @@ begin
 
     perform customer_management.write_audit(
         'update', released.customer_id, null, caller, source,
-        jsonb_build_object('released_identifier_type', released.type, 'reason', reason)
+        jsonb_build_object(
+            'released_identifier_type', released.type,
+            'released_identifier', customer_management.identifier_digest(
+                released.type, released.value
+            ),
+            'reason', reason
+        )
     );
 end;
 $$;
@@ -268,7 +299,6 @@ revoke all on function customer_management.release_identifier(
 -- Creates an account for a request that matched nobody.
 create function customer_management.create_customer(
     request customer_management.resolution_request,
-    caller customer_management.api_caller,
     claims customer_management.identifier_claim[]
 ) returns uuid
 language plpgsql
@@ -310,20 +340,17 @@ begin
         )
     )
     returning id into new_customer_id;
-
-    perform customer_management.write_audit('create', new_customer_id, null, caller, request.source);
+    -- Audited by the caller once the identifiers are attached.
     return new_customer_id;
 end;
 $$;
 
 comment on function customer_management.create_customer(
-    customer_management.resolution_request, customer_management.api_caller,
-    customer_management.identifier_claim[]
+    customer_management.resolution_request, customer_management.identifier_claim[]
 ) is
 'Inserts a new account with its proven contact data and its channel recorded as '
 'created_via and account_sources.';
 
 revoke all on function customer_management.create_customer(
-    customer_management.resolution_request, customer_management.api_caller,
-    customer_management.identifier_claim[]
+    customer_management.resolution_request, customer_management.identifier_claim[]
 ) from public, anon, authenticated, service_role;

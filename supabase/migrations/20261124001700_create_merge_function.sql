@@ -1,6 +1,8 @@
 -- Merging accounts. The survivor is the account linked to an auth user, else the oldest.
 -- Identifiers, orders, allergies and sources move to it; each other account becomes a
--- tombstone; one merge-log row per merged account keeps what undo needs.
+-- tombstone; one merge-log row per merged account keeps what undo needs (both
+-- before-images, sealed with each account's key). Every way of merging (a request with
+-- mergeIfFound, resolve_conflict, batch deduplication) goes through merge_customer.
 
 -- Picks the survivor of a set of accounts, or null when two of them belong to different
 -- auth users (those must never be merged automatically).
@@ -48,7 +50,7 @@ declare
     merged_row public.customers;
     moved_identifiers bigint [];
     moved_orders uuid [];
-    settled_conflicts uuid [];
+    closed jsonb;
     log_id bigint;
 begin
     select * into strict survivor_row from public.customers where id = survivor_id;
@@ -95,11 +97,18 @@ begin
     )
     select coalesce(array_agg(id order by id), '{}') into moved_orders from moved;
 
+    -- The tombstone first: its login (if any) passes to the survivor, and a login belongs
+    -- to one live account at a time.
+    update public.customers
+    set merged_into = survivor_id, merged_at = now(), updated_at = now()
+    where id = merged_id;
+
     update public.customers as c
     set first_name = coalesce(c.first_name, merged_row.first_name),
         last_name = coalesce(c.last_name, merged_row.last_name),
         phone = coalesce(c.phone, merged_row.phone),
         email = coalesce(c.email, merged_row.email),
+        auth_user_id = coalesce(c.auth_user_id, merged_row.auth_user_id),
         allergies = customer_management.union_allergies(c.allergies, merged_row.allergies),
         preferences = merged_row.preferences || c.preferences || jsonb_build_object(
             'account_sources', (
@@ -129,30 +138,48 @@ begin
         updated_at = now()
     where c.id = survivor_id;
 
-    update public.customers
-    set merged_into = survivor_id, merged_at = now(), updated_at = now()
-    where id = merged_id;
-
-    -- Conflicts among accounts that are now one are settled by this merge.
-    with settled as (
+    -- Every unsettled conflict the merged account was part of is closed now: merged when
+    -- all its accounts have become one, outdated when some are still apart (a request
+    -- that still meets them raises a fresh conflict on the live accounts).
+    with closing as (
+        select
+            cc.id,
+            cc.status as status_before,
+            (
+                select count(distinct customer_management.live_customer_id(x))
+                from unnest(cc.customer_ids) as x
+            ) = 1 as all_one
+        from customer_management.customer_conflicts as cc
+        where cc.status in ('open', 'escalated') and merged_id = any(cc.customer_ids)
+        for update of cc
+    ),
+    closed_rows as (
         update customer_management.customer_conflicts as cc
-        set status = 'resolved', resolution = 'merged', resolved_at = now()
-        where cc.status = 'open' and merged_id = any(cc.customer_ids)
-            and cc.customer_ids <@ (array[survivor_id] || (
-                select coalesce(array_agg(t.id), '{}') from public.customers as t
-                where t.merged_into = survivor_id
-            ))
-        returning cc.id
+        set status = case when closing.all_one then 'merged' else 'outdated' end,
+            resolved_at = now(),
+            resolved_by_role = caller.role,
+            resolved_by_uid = caller.uid,
+            resolution_reason = left(reason, 1000)
+        from closing
+        where cc.id = closing.id
+        returning cc.id, closing.status_before
     )
-    select coalesce(array_agg(id order by id), '{}') into settled_conflicts from settled;
+    select coalesce(
+        jsonb_agg(jsonb_build_object('id', id, 'status', status_before) order by id),
+        '[]'::jsonb
+    ) into closed
+    from closed_rows;
 
     insert into customer_management.merge_log (
         survivor_id, merged_id, survivor_before, merged_before, moved_identifier_ids,
-        moved_order_ids, conflict_id, resolved_conflict_ids, actor_role, actor_uid, source,
+        moved_order_ids, conflict_id, closed_conflicts, actor_role, actor_uid, source,
         reason
     ) values (
-        survivor_id, merged_id, survivor_before, merged_before, moved_identifiers,
-        moved_orders, conflict_id, settled_conflicts, caller.role, caller.uid, source, reason
+        survivor_id, merged_id,
+        customer_management.seal(survivor_id, survivor_before),
+        customer_management.seal(merged_id, merged_before),
+        moved_identifiers, moved_orders, conflict_id, closed, caller.role, caller.uid,
+        source, reason
     )
     returning id into log_id;
 
@@ -160,16 +187,18 @@ begin
         'merge', survivor_id, merged_id, caller, source,
         jsonb_build_object(
             'merge_log_id', log_id, 'reason', reason,
-            'moved_identifiers', cardinality(moved_identifiers),
+            'moved_identifiers', customer_management.identifier_digests(moved_identifiers),
             'moved_orders', cardinality(moved_orders)
         )
     );
+    perform customer_management.emit_event('merged', array[survivor_id, merged_id], log_id);
     return log_id;
 end;
 $$;
 
 comment on function customer_management.merge_customer(uuid, uuid, customer_management.api_caller, text, text, uuid) is
-'Moves identifiers and orders into the survivor, tombstones the other account, logs undo data.';
+'Moves identifiers and orders into the survivor, tombstones the other account, closes its '
+'conflicts, logs sealed undo data, audits and emits a merged event.';
 
 revoke all on function customer_management.merge_customer(
     uuid, uuid, customer_management.api_caller, text, text, uuid

@@ -112,6 +112,42 @@ revoke all on function customer_management.success_response(
     public.customers, boolean, text, jsonb, jsonb
 ) from public, anon, authenticated, service_role;
 
+-- The accounts of a conflict as a caller may see them: in full for a trusted caller
+-- (service role, support), masked otherwise (enough to recognise one's own, no ids).
+create function customer_management.conflict_accounts(customer_ids uuid[], unmasked boolean)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+set plan_cache_mode = force_generic_plan
+as $$
+begin
+    return (
+        select coalesce(jsonb_agg(
+            case when unmasked then jsonb_strip_nulls(jsonb_build_object(
+                'id', c.id,
+                'email', c.email,
+                'phone', c.phone,
+                'source', c.preferences ->> 'created_via'
+            )) else jsonb_strip_nulls(jsonb_build_object(
+                'email', customer_management.mask_email(c.email),
+                'phone', customer_management.mask_phone(c.phone),
+                'source', c.preferences ->> 'created_via'
+            )) end
+            order by c.created_at, c.id
+        ), '[]'::jsonb)
+        from public.customers as c
+        where c.id = any(customer_ids)
+    );
+end;
+$$;
+
+comment on function customer_management.conflict_accounts(uuid[], boolean) is
+'A conflict''s accounts for an answer: id, email, phone and channel, or masked for end users.';
+
+revoke all on function customer_management.conflict_accounts(uuid[], boolean)
+from public, anon, authenticated, service_role;
+
 -- The conflict shape. A trusted caller sees each account's id, contact data and channel;
 -- an end user sees masked contact data and the channel only.
 create function customer_management.conflict_response(
@@ -131,23 +167,7 @@ begin
             'error', 'Account conflict',
             'conflicts', jsonb_build_object(
                 'found', true,
-                'accounts', (
-                    select jsonb_agg(
-                        case when caller.trusted then jsonb_strip_nulls(jsonb_build_object(
-                            'id', c.id,
-                            'email', c.email,
-                            'phone', c.phone,
-                            'source', c.preferences ->> 'created_via'
-                        )) else jsonb_strip_nulls(jsonb_build_object(
-                            'email', customer_management.mask_email(c.email),
-                            'phone', customer_management.mask_phone(c.phone),
-                            'source', c.preferences ->> 'created_via'
-                        )) end
-                        order by c.created_at, c.id
-                    )
-                    from public.customers as c
-                    where c.id = any(customer_ids)
-                ),
+                'accounts', customer_management.conflict_accounts(customer_ids, caller.trusted),
                 'suggestedActions', jsonb_build_array(
                     'Link accounts automatically',
                     'Contact customer support',

@@ -36,15 +36,18 @@ comment on function customer_management.ensure_live_customers(uuid[]) is
 revoke all on function customer_management.ensure_live_customers(uuid[])
 from public, anon, authenticated, service_role;
 
--- Merges the opened accounts into the survivor chosen by the fixed rule (the auth-linked
--- account, else the oldest). Returns the survivor, or null when two of them belong to
--- different logins (never merged automatically).
+-- Merges accounts into one survivor: the one asked for, else the one the fixed rule picks
+-- (the auth-linked account, else the oldest). Returns the merge-log ids, or null when two
+-- of them belong to different logins (never merged) or were kept separate. Raises
+-- serialization_failure when one was merged away meanwhile (the caller starts over).
 create function customer_management.merge_opened_accounts(
     opened uuid[],
     caller customer_management.api_caller,
     source text,
-    reason text
-) returns uuid
+    reason text,
+    requested_survivor uuid default null,
+    conflict_id uuid default null
+) returns bigint[]
 language plpgsql
 volatile
 set search_path = ''
@@ -53,38 +56,43 @@ as $$
 declare
     survivor_id uuid;
     merged_id uuid;
-    open_conflict_id uuid;
+    open_conflict_id uuid := conflict_id;
+    merge_ids bigint[] := '{}'::bigint[];
 begin
     perform 1 from public.customers where id = any(opened) order by id for update;
     perform customer_management.ensure_live_customers(opened);
     survivor_id := customer_management.choose_survivor(opened);
-    if survivor_id is null then
+    if survivor_id is null or customer_management.kept_separate(opened) then
         return null;
     end if;
-    select cc.id into open_conflict_id
-    from customer_management.customer_conflicts as cc
-    where cc.status = 'open'
-        and cc.customer_ids = (select array_agg(x order by x) from unnest(opened) as x);
+    survivor_id := coalesce(requested_survivor, survivor_id);
+    if open_conflict_id is null then
+        select cc.id into open_conflict_id
+        from customer_management.customer_conflicts as cc
+        where cc.status in ('open', 'escalated')
+            and cc.customer_ids = (select array_agg(x order by x) from unnest(opened) as x);
+    end if;
     for merged_id in
         select c.id from public.customers as c
         where c.id = any(opened) and c.id <> survivor_id
         order by c.created_at, c.id
     loop
-        perform customer_management.merge_customer(
+        merge_ids := merge_ids || customer_management.merge_customer(
             survivor_id, merged_id, caller, source, reason, open_conflict_id
         );
     end loop;
-    return survivor_id;
+    return merge_ids;
 end;
 $$;
 
 comment on function customer_management.merge_opened_accounts(
-    uuid[], customer_management.api_caller, text, text
+    uuid[], customer_management.api_caller, text, text, uuid, uuid
 ) is
-'Merges accounts into the survivor (auth-linked, else oldest); null if two logins own them.';
+'Merges accounts into the requested or rule-chosen survivor; returns the merge ids, or null '
+'if two logins own them or they were kept separate.';
 
 revoke all on function customer_management.merge_opened_accounts(
-    uuid[], customer_management.api_caller, text, text
+    uuid[], customer_management.api_caller, text, text, uuid, uuid
 ) from public, anon, authenticated, service_role;
 
 -- The write path: resolves one validated request under the identifier locks and returns
@@ -112,6 +120,7 @@ declare
     verification_required jsonb := '[]'::jsonb;
     notices jsonb := request.notices;
     held customer_management.identifier_claim[] := '{}'::customer_management.identifier_claim[];
+    merge_ids bigint[];
 begin
     perform customer_management.lock_identifiers(claims);
     owners := customer_management.verified_owner_wins(caller, claims);
@@ -122,16 +131,26 @@ begin
     end loop;
 
     if cardinality(owners.matched) = 0 then
-        target_customer_id := customer_management.create_customer(request, caller, claims);
+        target_customer_id := customer_management.create_customer(request, claims);
         is_new := true;
     elsif cardinality(owners.matched) = 1 then
         target_customer_id := owners.matched[1];
     elsif caller.trusted and request.merge_if_found then
-        target_customer_id := customer_management.merge_opened_accounts(
+        merge_ids := customer_management.merge_opened_accounts(
             owners.matched, caller, request.source, 'mergeIfFound'
         );
+        if merge_ids is not null then
+            select m.survivor_id into target_customer_id
+            from customer_management.merge_log as m where m.id = merge_ids[1];
+        end if;
         notices := notices || jsonb_build_array(case
-            when target_customer_id is null then jsonb_build_object(
+            when merge_ids is null and customer_management.kept_separate(owners.matched)
+                then jsonb_build_object(
+                    'code', 'kept_separate',
+                    'message', 'These accounts were judged to belong to different people; '
+                    || 'only a conflict resolution can merge them.'
+                )
+            when merge_ids is null then jsonb_build_object(
                 'code', 'merge_blocked',
                 'message', 'The accounts belong to different sign-in users; '
                 || 'support must resolve this conflict.'
@@ -140,7 +159,8 @@ begin
                 'code', 'accounts_merged',
                 'message', format(
                     '%s accounts were merged into this one.', cardinality(owners.matched)
-                )
+                ),
+                'mergeIds', to_jsonb(merge_ids)
             )
         end);
     elsif request.merge_if_found then
@@ -153,9 +173,7 @@ begin
     if target_customer_id is null then
         return customer_management.conflict_response(
             customer_management.record_conflict(
-                owners.matched,
-                (select array_agg(c.type) from unnest(claims) as c where c.proven),
-                caller, request.source
+                owners.matched, claims, caller, request.source
             ),
             owners.matched, caller, notices
         );
@@ -187,10 +205,26 @@ begin
         elsif outcome = 'attached' and not is_new then
             perform customer_management.write_audit(
                 'link', target_customer_id, null, caller, request.source,
-                jsonb_build_object('identifier_type', claim.type)
+                jsonb_build_object(
+                    'identifier_type', claim.type,
+                    'identifier', customer_management.identifier_digest(claim.type, claim.value)
+                )
             );
         end if;
     end loop;
+    if is_new then
+        perform customer_management.write_audit(
+            'create', target_customer_id, null, caller, request.source,
+            jsonb_build_object('identifiers', (
+                select coalesce(jsonb_agg(jsonb_build_object(
+                    'type', c.type,
+                    'digest', customer_management.identifier_digest(c.type, c.value),
+                    'status', case when c.proven then 'active' else 'pending' end
+                )), '[]'::jsonb)
+                from unnest(claims) as c
+            ))
+        );
+    end if;
 
     -- A new account was written complete; an existing one gets what the request adds.
     if not is_new then

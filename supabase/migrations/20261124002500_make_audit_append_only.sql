@@ -1,8 +1,8 @@
 -- The audit trail is append-only. No API role has write grants on it, and a trigger
--- refuses UPDATE, DELETE and TRUNCATE even for the table owner. GDPR erasure, when it
--- comes, will pseudonymise entries through a dedicated function that this trigger lets
--- through; until then there is no way around it short of dropping the trigger (DDL,
--- which the migration history shows).
+-- refuses UPDATE, DELETE and TRUNCATE even for the table owner; there is no way around it
+-- short of dropping the trigger (DDL, which the migration history shows). Erasure needs
+-- none: entries hold ids and keyed hashes, and the merge log's before-images are sealed
+-- with a key that erasure destroys.
 
 create function customer_management.refuse_audit_change() returns trigger
 language plpgsql
@@ -38,4 +38,12 @@ for each row execute function customer_management.refuse_audit_change();
 
 create trigger audit_log_no_truncate
 before truncate on customer_management.audit_log
+for each statement execute function customer_management.refuse_audit_change();
+
+create trigger merge_undos_append_only
+before update or delete on customer_management.merge_undos
+for each row execute function customer_management.refuse_audit_change();
+
+create trigger merge_undos_no_truncate
+before truncate on customer_management.merge_undos
 for each statement execute function customer_management.refuse_audit_change();

@@ -256,8 +256,23 @@ GRANTED = {
         "issue_verification",
         "check_profile_edit",
         "signed_in_customer_id",
+        "resolve_conflict_for_caller",
+        "undo_merge_for_caller",
+        "export_customer_data_for_caller",
+        "erase_customer_for_caller",
+        "current_customer_id_for_caller",
+        "customer_orders_for_caller",
     },
-    "service_role": {"resolve_customer", "issue_verification"},
+    "service_role": {
+        "resolve_customer",
+        "issue_verification",
+        "resolve_conflict_for_caller",
+        "undo_merge_for_caller",
+        "export_customer_data_for_caller",
+        "erase_customer_for_caller",
+        "current_customer_id_for_caller",
+        "customer_orders_for_caller",
+    },
 }
 
 

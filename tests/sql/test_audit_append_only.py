@@ -1,10 +1,10 @@
-"""The audit trail (customer_management.audit_log and .merge_log) is append-only for every
-role.
+"""The audit trail (customer_management.audit_log, .merge_log, .merge_undos and the
+public.customer_events outbox) is append-only for every role.
 
-The API roles have no privilege on it at all; the table owner (here the ``postgres``
-superuser, who owns every migrated table) is stopped by a trigger with
-``audit_log_append_only``. Only UPDATE under the erasure flag (pseudonymisation by the
-erasure function of a later issue) gets through; DELETE and TRUNCATE never do.
+The API roles cannot write it; the table owner (here the ``postgres`` superuser, who owns
+every migrated table) is stopped by a trigger with ``audit_log_append_only``. Erasure does
+not need to change it: entries hold ids and keyed hashes, and the merge log's before-images
+are sealed with a key erasure destroys.
 """
 
 from __future__ import annotations
@@ -17,7 +17,24 @@ import pytest
 from support.helpers import call_rpc, create_auth_user, table_snapshot
 from support.security import Conn, sql_error
 
-AUDIT_TABLES = ("customer_management.audit_log", "customer_management.merge_log")
+AUDIT_TABLES = (
+    "customer_management.audit_log",
+    "customer_management.merge_log",
+    "customer_management.merge_undos",
+    "public.customer_events",
+)
+ORDER_KEYS = {
+    "customer_management.audit_log": "id",
+    "customer_management.merge_log": "id",
+    "customer_management.merge_undos": "merge_id",
+    "public.customer_events": "id",
+}
+TIMESTAMP_COLUMNS = {
+    "customer_management.audit_log": "occurred_at",
+    "customer_management.merge_log": "created_at",
+    "customer_management.merge_undos": "undone_at",
+    "public.customer_events": "occurred_at",
+}
 STATEMENTS = {
     "update": "update {table} set created_at = created_at",
     "delete": "delete from {table}",
@@ -27,7 +44,7 @@ STATEMENTS = {
 
 def timestamp_column(table: str) -> str:
     """The audit table's own timestamp column (a harmless column to 'update')."""
-    return "occurred_at" if table == "customer_management.audit_log" else "created_at"
+    return TIMESTAMP_COLUMNS[table]
 
 
 def statement_for(kind: str, table: str) -> str:
@@ -37,7 +54,8 @@ def statement_for(kind: str, table: str) -> str:
 
 @pytest.fixture
 def audited(conn: Conn) -> dict[str, Any]:
-    """A merge through the RPC, so both audit tables hold rows; returns an end user's claims."""
+    """A merge through the RPC and its undo, so every audit table holds rows; returns an end
+    user's claims."""
     call_rpc(conn, {"phone": "+15554440001", "source": "chatbot"})
     call_rpc(conn, {"email": "dana@mail.com", "source": "webapp"})
     merged = call_rpc(
@@ -55,18 +73,23 @@ def audited(conn: Conn) -> dict[str, Any]:
         "customer_management.merge_log)"
     ).fetchone()
     assert counts is not None and counts[0] >= 3 and counts[1] == 1
+    conn.execute(
+        "select public.undo_merge(%s, false, 'test')", (merged["notices"][-1]["mergeIds"][0],)
+    )
     _, claims = create_auth_user(conn, email="dana@mail.com", phone="+15554440001")
     return claims
 
 
 @pytest.mark.parametrize("role", ["authenticated", "service_role", "anon"])
 def test_api_roles_cannot_touch_the_audit(conn: Conn, audited: dict[str, Any], role: str) -> None:
-    """authenticated, service_role and anon: select, insert, update, delete, truncate refused."""
+    """authenticated, service_role and anon: select, insert, update, delete, truncate refused
+    (but the service role reads the events outbox, which is there for it)."""
     claims = audited if role == "authenticated" else None
     before = table_snapshot(conn)
     for table in AUDIT_TABLES:
+        readable = role == "service_role" and table == "public.customer_events"
         statements = [
-            f"select * from {table}",
+            *([] if readable else [f"select * from {table}"]),
             f"insert into {table} default values",
             *(statement_for(kind, table) for kind in STATEMENTS),
         ]
@@ -131,13 +154,23 @@ def test_end_user_setting_the_erasure_flag_gains_nothing(
 def test_rpc_calls_only_append(conn: Conn, audited: dict[str, Any]) -> None:
     """Further calls add audit rows and never change or remove an existing one."""
     before = {
-        table: [row[0] for row in conn.execute(f"select t::text from {table} as t order by id")]
+        table: [
+            row[0]
+            for row in conn.execute(
+                f"select t::text from {table} as t order by {ORDER_KEYS[table]}"
+            )
+        ]
         for table in AUDIT_TABLES
     }
     call_rpc(conn, {"phone": "+15554440001", "firstName": "Dana", "source": "webapp"})
     call_rpc(conn, {"phone": "+15554440002", "source": "chatbot"})
     for table in AUDIT_TABLES:
-        after = [row[0] for row in conn.execute(f"select t::text from {table} as t order by id")]
+        after = [
+            row[0]
+            for row in conn.execute(
+                f"select t::text from {table} as t order by {ORDER_KEYS[table]}"
+            )
+        ]
         assert after[: len(before[table])] == before[table]
     grown = conn.execute("select count(*) from customer_management.audit_log").fetchone()
     assert grown is not None and grown[0] > len(before["customer_management.audit_log"])

@@ -28,9 +28,11 @@ from support.reads import (
 Conn = psycopg.Connection[Any]
 EMAIL = "erin@mail.com"
 MERGE_LOG_COLUMNS = (
-    "survivor_id::text, merged_id::text, survivor_before, merged_before, "
+    "survivor_id::text, merged_id::text, "
+    "customer_management.unseal(survivor_id, survivor_before), "
+    "customer_management.unseal(merged_id, merged_before), "
     "moved_identifier_ids, moved_order_ids::text[], conflict_id::text, "
-    "resolved_conflict_ids::text[], actor_role, actor_uid, source, reason"
+    "closed_conflicts, actor_role, actor_uid, source, reason"
 )
 
 
@@ -145,7 +147,7 @@ def test_merge_moves_everything_to_the_auth_linked_account(conn: Conn) -> None:
             chatbot_identifier_ids,
             sorted(pair.chatbot_orders),
             conflict_id,
-            [conflict_id],
+            [{"id": conflict_id, "status": "open"}],
             "service_role",
             None,
             "chatbot",
@@ -153,9 +155,9 @@ def test_merge_moves_everything_to_the_auth_linked_account(conn: Conn) -> None:
         )
     ]
     assert conn.execute(
-        "select status, resolution, resolved_at is not null from "
+        "select status, resolution_reason, resolved_at is not null from "
         "customer_management.customer_conflicts"
-    ).fetchall() == [("resolved", "merged", True)]
+    ).fetchall() == [("merged", "mergeIfFound", True)]
     assert conn.execute(
         "select customer_id::text, related_customer_id::text, actor_role, source "
         "from customer_management.audit_log where action = 'merge'"
@@ -240,48 +242,28 @@ def test_three_accounts_merge_into_the_auth_linked_one(conn: Conn) -> None:
 
 
 def _undo_from_log(conn: Conn) -> None:
-    """Undo every merge, newest first, from the merge log alone: both rows, both
-    identifier sets and the moved orders."""
-    log = conn.execute(
-        "select survivor_id, merged_id, survivor_before, merged_before, moved_order_ids "
-        "from customer_management.merge_log order by id desc"
-    ).fetchall()
-    assert log
-    with conn.transaction():
-        # Bypass the updated_at trigger so the rows come back byte for byte.
-        conn.execute("set local session_replication_role = replica")
-        for survivor_id, merged_id, survivor_before, merged_before, moved_orders in log:
-            conn.execute(
-                "delete from customer_management.customer_identifiers where customer_id = any(%s)",
-                ([survivor_id, merged_id],),
-            )
-            for image in (survivor_before, merged_before):
-                conn.execute(
-                    "update public.customers as c set (first_name, last_name, phone, email, "
-                    "auth_user_id, allergies, preferences, created_at, updated_at, merged_into, "
-                    "merged_at) = (r.first_name, r.last_name, r.phone, r.email, r.auth_user_id, "
-                    "r.allergies, r.preferences, r.created_at, r.updated_at, r.merged_into, "
-                    "r.merged_at) from jsonb_populate_record(null::public.customers, %s) as r "
-                    "where c.id = r.id",
-                    (json.dumps(image["customer"]),),
-                )
-                conn.execute(
-                    "insert into customer_management.customer_identifiers overriding system value "
-                    "select * from jsonb_populate_recordset("
-                    "null::customer_management.customer_identifiers, %s)",
-                    (json.dumps(image["identifiers"]),),
-                )
-            conn.execute(
-                "update public.orders set customer_id = %s where id = any(%s)",
-                (merged_id, moved_orders),
-            )
+    """Undo every merge, newest first, with undo_merge: it reads only the merge log."""
+    merge_ids = [
+        row[0]
+        for row in conn.execute(
+            "select id from customer_management.merge_log order by id desc"
+        ).fetchall()
+    ]
+    assert merge_ids
+    for merge_id in merge_ids:
+        conn.execute("select public.undo_merge(%s, false, 'test')", (merge_id,))
+
+
+def _rows(conn: Conn, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Each account's row but updated_at (an undo restores everything else)."""
+    return {cid: without(customer(conn, cid), "updated_at") for cid in ids}
 
 
 def test_before_images_restore_both_accounts_exactly(conn: Conn) -> None:
     """Rebuilding rows and identifiers from the merge log gives back the pre-merge state."""
     pair = _chatbot_then_web(conn)
     ids = (pair.chatbot_id, pair.web_id)
-    rows_before = {cid: customer(conn, cid) for cid in ids}
+    rows_before = _rows(conn, ids)
     identifiers_before = {cid: identifiers(conn, cid) for cid in ids}
     orders_before = _orders_by_customer(conn)
 
@@ -291,11 +273,10 @@ def test_before_images_restore_both_accounts_exactly(conn: Conn) -> None:
             conn, {"phone": PHONE, "email": EMAIL, "source": "chatbot", "mergeIfFound": True}
         ),
     )
-    assert rows_before[pair.chatbot_id] != customer(conn, pair.chatbot_id)
-    assert rows_before[pair.web_id] != customer(conn, pair.web_id)
+    assert rows_before != _rows(conn, ids)
 
     _undo_from_log(conn)
-    assert {cid: customer(conn, cid) for cid in ids} == rows_before
+    assert _rows(conn, ids) == rows_before
     assert {cid: identifiers(conn, cid) for cid in ids} == identifiers_before
     assert _orders_by_customer(conn) == orders_before
 
@@ -314,7 +295,7 @@ def test_pending_copy_on_survivor_takes_over_and_undo_restores_it(conn: Conn) ->
     web_id = web["customer"]["id"]
     assert web["verificationRequired"] == [{"type": "phone", "value": PHONE}]
     ids = (chatbot_id, web_id)
-    rows_before = {cid: customer(conn, cid) for cid in ids}
+    rows_before = _rows(conn, ids)
     identifiers_before = {cid: identifiers(conn, cid) for cid in ids}
 
     response = call_rpc(
@@ -335,7 +316,7 @@ def test_pending_copy_on_survivor_takes_over_and_undo_restores_it(conn: Conn) ->
     assert customer(conn, chatbot_id)["merged_into"] == web_id
 
     _undo_from_log(conn)
-    assert {cid: customer(conn, cid) for cid in ids} == rows_before
+    assert _rows(conn, ids) == rows_before
     assert {cid: identifiers(conn, cid) for cid in ids} == identifiers_before
 
 

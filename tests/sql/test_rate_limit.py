@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot
 from support.security import RETRY_HINT, Conn, as_role, wal_insert_lsn
 

@@ -327,7 +327,7 @@ def test_scenario_3_conflict_then_merge(conn: Conn) -> None:
             "select status from customer_management.customer_conflicts where id = %s",
             (conflict_id,),
         )
-        == "resolved"
+        == "merged"
     )
     assert (
         one(

@@ -19,7 +19,7 @@ from customer_management.local.rpc_session import call_customer_management
 from customer_management.local.rpc_session import call_rpc as call_named_rpc
 
 Conn = psycopg.Connection[Any]
-SNAPSHOT_TABLES = (("public", "customers"), ("public", "orders"))
+SNAPSHOT_TABLES = (("public", "customers"), ("public", "orders"), ("public", "customer_events"))
 
 
 # The RPC as PostgREST calls it: call_rpc(conn, body, role="service_role", claims=None).
@@ -66,7 +66,7 @@ def create_auth_user(
 
 
 def table_snapshot(conn: Conn) -> dict[str, list[str]]:
-    """Dump public.customers, public.orders and every table in ``private`` as sorted text.
+    """Dump the kit's public tables and every table in ``customer_management`` as sorted text.
 
     Compare two snapshots to assert that a failed call left the database unchanged.
     """

@@ -58,10 +58,11 @@ Order = TypedDict(
 Notice = TypedDict(
     "Notice",
     {
-        "code": Literal['placeholder_ignored', 'unknown_fields_ignored', 'identifier_limit_reached', 'accounts_merged', 'merge_blocked', 'merge_requires_service_role'],
+        "code": Literal['placeholder_ignored', 'unknown_fields_ignored', 'identifier_limit_reached', 'accounts_merged', 'merge_blocked', 'merge_requires_service_role', 'kept_separate'],
         "message": str,
         "field": NotRequired[str],
         "fields": NotRequired[list[str]],
+        "mergeIds": NotRequired[list[float]],
     },
 )
 """Something the caller should know that is not an error."""

@@ -175,3 +175,55 @@ class Client:
             {"identifier_type": identifier_type, "identifier_value": identifier_value},
         )
         return VerificationCode.from_json(data)
+
+    # The account lifecycle (docs/lifecycle.md). Answers are the RPCs' JSON documents.
+
+    def resolve_conflict(
+        self,
+        conflict_id: str,
+        action: str,
+        *,
+        survivor_id: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """``merge`` (into ``survivor_id`` if given), ``keep_separate`` or ``escalate`` a
+        conflict: ``{"conflict": {...}, "mergeIds": [...]}``, plus the survivor in the
+        ``resolve`` shape after a merge. ``Conflict`` (409) for ``conflict_closed`` or
+        ``merge_blocked``, ``Forbidden`` for a conflict an end user did not raise."""
+        params: dict[str, Any] = {"conflict_id": conflict_id, "action": action}
+        if survivor_id is not None:
+            params["survivor_id"] = survivor_id
+        if reason is not None:
+            params["reason"] = reason
+        return dict(self.rpc("resolve_conflict", params))
+
+    def undo_merge(
+        self, merge_id: int, *, cascade: bool = False, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Undo a merge exactly (service role, support): ``{"undoneMergeIds", "accounts"}``.
+        ``Conflict`` (409) names later merges built on it unless ``cascade``."""
+        params: dict[str, Any] = {"merge_id": merge_id, "cascade": cascade}
+        if reason is not None:
+            params["reason"] = reason
+        return dict(self.rpc("undo_merge", params))
+
+    def export_customer_data(self, customer_id: str | None = None) -> dict[str, Any]:
+        """Everything kept about a customer (an end user: their own, leave the id out)."""
+        params = {} if customer_id is None else {"customer_id": customer_id}
+        return dict(self.rpc("export_customer_data", params))
+
+    def erase_customer(
+        self, customer_id: str | None = None, *, reason: str | None = None
+    ) -> dict[str, Any]:
+        """Erase a person (an end user: themself, leave the id out); orders stay unlinked."""
+        params: dict[str, Any] = {}
+        if customer_id is not None:
+            params["customer_id"] = customer_id
+        if reason is not None:
+            params["reason"] = reason
+        return dict(self.rpc("erase_customer", params))
+
+    def current_customer_id(self, customer_id: str) -> str | None:
+        """The account an id now stands for (its survivor after merges), or None."""
+        result = self.rpc("current_customer_id", {"customer_id": customer_id})
+        return None if result is None else str(result)

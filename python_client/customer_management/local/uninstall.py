@@ -16,10 +16,16 @@ from customer_management.local import migrations, paths
 
 # Public objects the kit creates, checked by the host-project test against a database
 # that is exactly as before the install once they are gone.
-PUBLIC_TABLES = ("public.customers", "public.orders")
+PUBLIC_TABLES = ("public.customers", "public.orders", "public.customer_events")
 PUBLIC_FUNCTIONS = (
     "public.customer_management(jsonb)",
     "public.request_verification(text, text)",
+    "public.resolve_conflict(uuid, text, uuid, text)",
+    "public.undo_merge(bigint, boolean, text)",
+    "public.export_customer_data(uuid)",
+    "public.erase_customer(uuid, text)",
+    "public.current_customer_id(uuid)",
+    "public.customer_orders(uuid, integer, integer)",
 )
 AUTH_TRIGGERS = ("customer_management_release_deleted_user",)
 

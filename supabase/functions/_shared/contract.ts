@@ -53,10 +53,12 @@ export interface Order {
 
 /** Something the caller should know that is not an error. */
 export interface Notice {
-  code: "placeholder_ignored" | "unknown_fields_ignored" | "identifier_limit_reached" | "accounts_merged" | "merge_blocked" | "merge_requires_service_role";
+  code: "placeholder_ignored" | "unknown_fields_ignored" | "identifier_limit_reached" | "accounts_merged" | "merge_blocked" | "merge_requires_service_role" | "kept_separate";
   message: string;
   field?: string;
   fields?: string[];
+  /** accounts_merged: the merge-log ids of the merges made, for undo_merge. */
+  mergeIds?: number[];
 }
 
 /** An identifier the caller sent but has not proven: stored as pending, matched by nobody. A verification code (or a confirmation in Supabase Auth) proves it. */

@@ -1,0 +1,95 @@
+-- Cleanup on a schedule ("automatic cleanup of temporary data"): counters of past minutes,
+-- claims nobody proved within settings.pending_identifier_retention, and verification
+-- records settings.verification_retention after they expired. One function does it all
+-- and reports what it did; pg_cron runs it where installed (next migration), otherwise an
+-- operator or any scheduler calls it (docs/operations.md).
+
+create function customer_management.run_maintenance() returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    settings customer_management.settings;
+    pruned integer;
+    counters_pruned bigint := 0;
+    claims_expired bigint;
+    verifications_deleted bigint;
+    system_caller customer_management.api_caller := (session_user, null, true);
+begin
+    select * into strict settings from customer_management.settings;
+    loop
+        pruned := customer_management.prune_rate_limit_counters(10000);
+        counters_pruned := counters_pruned + pruned;
+        exit when pruned < 10000;
+    end loop;
+
+    -- Expired claims leave a trace per account: how many, of which types, as keyed hashes.
+    with expired as (
+        delete from customer_management.customer_identifiers as ci
+        where ci.status = 'pending'
+            and ci.created_at < now() - settings.pending_identifier_retention
+        returning ci.customer_id, ci.type, ci.value
+    ),
+    per_account as (
+        insert into customer_management.audit_log (
+            action, customer_id, actor_role, source, details
+        )
+        select
+            'expire', e.customer_id, system_caller.role, 'maintenance',
+            jsonb_build_object('expired_claims', jsonb_agg(jsonb_build_object(
+                'type', e.type,
+                'digest', customer_management.identifier_digest(e.type, e.value)
+            )))
+        from expired as e
+        group by e.customer_id
+        returning 1
+    )
+    select count(*) into claims_expired from expired;
+
+    delete from customer_management.verifications as v
+    where v.expires_at < now() - settings.verification_retention;
+    get diagnostics verifications_deleted = row_count;
+
+    return jsonb_build_object(
+        'ranAt', now(),
+        'rateLimitCountersPruned', counters_pruned,
+        'pendingIdentifiersExpired', claims_expired,
+        'verificationsDeleted', verifications_deleted
+    );
+end;
+$$;
+
+comment on function customer_management.run_maintenance() is
+'Prunes past rate-limit minutes, expires unproven claims and old verification records; '
+'returns the counts. Scheduled by pg_cron where installed.';
+
+revoke all on function customer_management.run_maintenance()
+from public, anon, authenticated, service_role;
+
+-- Schedules run_maintenance with pg_cron (job customer-management-maintenance); returns
+-- false, changing nothing, when pg_cron is not installed. Run it again after installing
+-- pg_cron, or to change the schedule.
+create function customer_management.schedule_maintenance(schedule text default '*/15 * * * *')
+returns boolean
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+    if not exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron') then
+        return false;
+    end if;
+    -- Dynamic: the cron schema exists only where pg_cron is installed.
+    execute format('select %I.schedule($1, $2, $3)', 'cron')
+    using 'customer-management-maintenance', schedule,
+        'select customer_management.run_maintenance()';
+    return true;
+end;
+$$;
+
+comment on function customer_management.schedule_maintenance(text) is
+'Schedules run_maintenance with pg_cron (every 15 minutes by default); false without pg_cron.';
+
+revoke all on function customer_management.schedule_maintenance(text)
+from public, anon, authenticated, service_role;
