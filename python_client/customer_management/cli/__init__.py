@@ -21,6 +21,7 @@ REGISTRARS: tuple[str, ...] = (
     "customer_management.cli.serve",  # run | serve (the local API)
     "customer_management.cli.token",  # token (a local signed-in user)
     "customer_management.cli.demo",  # demo
+    "customer_management.cli.chatbot",  # mcp | tools (the chatbot tools for LLM agents)
 )
 
 # Which extra brings a third-party module a command needs.
@@ -31,6 +32,7 @@ EXTRA_FOR_MODULE: dict[str, str] = {
     "starlette": "proxy",
     "uvicorn": "proxy",
     "httpx": "proxy",
+    "mcp": "mcp",
 }
 
 Handler = Callable[[argparse.Namespace], int]
