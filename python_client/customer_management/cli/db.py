@@ -52,7 +52,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     server = local_server(args.data_dir, args.port)
     try:
-        started = server.start()
+        started = server.start(report=print)
     except LocalDbError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -81,11 +81,36 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Print whether the server runs (and its URL); exit 0 if running, 3 if not."""
+    """Print whether the server runs (and its URL); exit 0 if running, 3 if not.
+
+    "running" means checked, not read from ``postmaster.pid``: its PID is this data dir's
+    live postmaster and the port accepts a connection (see ``LocalPostgres.status``).
+    """
+    from customer_management.local.server import NOT_READY, STALE
+
     server = local_server(args.data_dir)
-    if server.is_running():
-        print(f"running (data dir {server.state_dir})")
-        print(server.url)
+    status = server.status()
+    if status.running:
+        print(f"running (data dir {server.state_dir}, PID {status.pid})")
+        print(url_for_port(status.port))
         return 0
-    print(f"not running (data dir {server.state_dir})")
+    if status.state == NOT_READY:
+        print(
+            f"not accepting connections (data dir {server.state_dir}): PostgreSQL "
+            f"(PID {status.pid}) is starting, recovering or stopping: {status.detail}"
+        )
+    elif status.state == STALE:
+        print(
+            f"not running (data dir {server.state_dir}): {status.detail}; "
+            "`customer-management db start` clears it and starts the server"
+        )
+    else:
+        print(f"not running (data dir {server.state_dir})")
     return 3
+
+
+def url_for_port(port: int | None) -> str:
+    """The local server's URL on ``port``."""
+    from customer_management.local.server import DEFAULT_PORT, url_for
+
+    return url_for(port or DEFAULT_PORT)

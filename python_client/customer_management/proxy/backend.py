@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from customer_management.proxy.auth import Caller
+from customer_management.proxy.openapi import Server
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,19 @@ class RpcResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Health:
+    """What ``/health`` reports: whether a trivial call works now, and if not PostgREST's
+    code for why (``PGRST000`` unreachable, ``PGRST001`` connection broken, ``PGRST003`` pool
+    exhausted), with details such as the pool's numbers."""
+
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    pool: dict[str, int] | None = None
+
+
 class Backend(Protocol):
     """Executes RPCs; opened and closed with the application."""
 
@@ -47,8 +61,11 @@ class Backend(Protocol):
     async def stop(self) -> None:
         """Close them."""
 
-    async def ready(self) -> bool:
-        """True when a trivial call succeeds (the ``/health`` check)."""
+    async def health(self) -> Health:
+        """Whether a trivial call succeeds now (the ``/health`` check), and why not."""
 
     async def call(self, call: RpcCall) -> RpcResult:
         """Run ``call`` or raise ``errors.ApiError``."""
+
+    async def openapi(self, caller: Caller, server: Server) -> bytes:
+        """The OpenAPI document of what ``caller`` may call (``GET /rest/v1/``)."""

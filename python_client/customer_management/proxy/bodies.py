@@ -8,6 +8,7 @@ never buffers more than ``limit`` bytes per request.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,29 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+# A \uD800-\uDFFF escape: only valid as half of a surrogate pair.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True when a parsed string (key or value) holds an unpaired surrogate: Python's parser
+    accepts ``"\ud800"``, PostgreSQL's refuses it (22P02), and it is not Unicode text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _reject_constant(name: str) -> Any:
     """NaN and Infinity are not JSON (Python's parser would accept them)."""
     raise ValueError(f"{name} is not valid JSON")
@@ -69,6 +93,8 @@ def parse_json(raw: bytes) -> JsonBody:
         value = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise errors.invalid_json() from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise errors.invalid_json()
     return JsonBody(text, value)
 
 

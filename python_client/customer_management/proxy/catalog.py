@@ -20,14 +20,15 @@ from psycopg import sql
 
 from customer_management.proxy import errors
 
-CATALOG_QUERY = """
+_FUNCTIONS_QUERY = """
 select p.oid::bigint, p.proname::text,
-       coalesce(p.proargnames, '{}')::text[],
-       coalesce(p.proargmodes::text[], '{}'),
+       coalesce(p.proargnames, '{{}}')::text[],
+       coalesce(p.proargmodes::text[], '{{}}'),
        array(select pg_catalog.format_type(t, null) from unnest(p.proargtypes) as t),
        p.pronargdefaults::int,
        pg_catalog.format_type(p.prorettype, null),
-       p.proretset
+       p.proretset,
+       pg_catalog.obj_description(p.oid, 'pg_proc')
 from pg_catalog.pg_proc as p
 join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
 where n.nspname = %s
@@ -36,9 +37,17 @@ where n.nspname = %s
   and not exists (
       select 1 from pg_catalog.pg_depend as d
       where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
-  )
+  ){extra}
 order by p.proname, p.oid
 """
+CATALOG_QUERY = _FUNCTIONS_QUERY.format(extra="")
+# What the OpenAPI document lists: run as the caller's role, only what it may execute
+# (PostgREST's default openapi-mode, follow-privileges).
+OPENAPI_QUERY = _FUNCTIONS_QUERY.format(
+    extra="""
+  and pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+  and pg_catalog.has_function_privilege(p.oid, 'EXECUTE')"""
+)
 JSON_TYPES = frozenset({"json", "jsonb"})
 INPUT_MODES = frozenset({"i", "b", "v"})
 
@@ -61,6 +70,7 @@ class Function:
     parameters: tuple[Parameter, ...]
     return_type: str
     returns_set: bool
+    description: str | None = None
 
     @property
     def takes_whole_body(self) -> bool:
@@ -95,7 +105,8 @@ def parse_row(schema: str, row: Sequence[Any]) -> Function:
     parameters = tuple(
         Parameter(input_names[i], types[i], i >= first_default) for i in range(len(types))
     )
-    return Function(schema, name, parameters, str(row[6]), bool(row[7]))
+    description = str(row[8]) if len(row) > 8 and row[8] is not None else None
+    return Function(schema, name, parameters, str(row[6]), bool(row[7]), description)
 
 
 class Catalog:

@@ -75,7 +75,7 @@ def from_database(exc: psycopg.Error, role: str) -> ApiError:
     diag = exc.diag
     sqlstate = diag.sqlstate
     if not sqlstate:
-        return connection_error()
+        return client_error()
     message = diag.message_primary or ""
     error = ApiError(
         statuses.status_for_sqlstate(sqlstate, role, message),
@@ -197,7 +197,7 @@ def schema_not_exposed(schema: str) -> ApiError:
     )
 
 
-def method_not_allowed(method: str) -> ApiError:
+def method_not_allowed(method: str, allow: str = "POST, OPTIONS") -> ApiError:
     """405 for methods the route does not serve (the kit's functions write: POST only)."""
     return ApiError(
         405,
@@ -205,7 +205,7 @@ def method_not_allowed(method: str) -> ApiError:
         f"Unsupported HTTP method: {method}",
         None,
         None,
-        {"allow": "POST, OPTIONS"},
+        {"allow": allow},
     )
 
 
@@ -214,9 +214,15 @@ def not_found(code: str, message: str) -> ApiError:
     return ApiError(404, code, message)
 
 
-def connection_error() -> ApiError:
-    """503 PGRST000 when the database cannot be reached."""
-    return ApiError(503, "PGRST000", "Database connection error. Retrying the connection.")
+def connection_error(details: str | None = None) -> ApiError:
+    """503 PGRST000 when the database cannot be reached (``details``: libpq's reason)."""
+    return ApiError(503, "PGRST000", "Database connection error. Retrying the connection.", details)
+
+
+def client_error(details: str | None = None) -> ApiError:
+    """503 PGRST001 when the connection broke during the request (PostgREST's client
+    error: the server closed it, restarted, or stopped answering)."""
+    return ApiError(503, "PGRST001", "Database client error. Retrying the connection.", details)
 
 
 def pool_timeout() -> ApiError:

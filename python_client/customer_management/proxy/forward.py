@@ -21,7 +21,9 @@ import httpx
 from postgrest import APIError, AsyncPostgrestClient
 
 from customer_management.proxy import errors
-from customer_management.proxy.backend import RpcCall, RpcResult
+from customer_management.proxy.auth import Caller
+from customer_management.proxy.backend import Health, RpcCall, RpcResult
+from customer_management.proxy.openapi import Server
 from customer_management.proxy.settings import Settings
 
 _last_response: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -58,13 +60,45 @@ class SupabaseBackend:
         """Close the shared HTTP client."""
         await self._http.aclose()
 
-    async def ready(self) -> bool:
-        """True when the upstream REST endpoint answers at all."""
+    async def health(self) -> Health:
+        """Healthy when the upstream REST endpoint answers at all (below 500)."""
         try:
             response = await self._http.get(self._rest_url + "/", headers={"apikey": self._key})
+        except httpx.HTTPError as exc:
+            error = errors.connection_error(f"upstream unreachable: {type(exc).__name__}")
+            return Health(False, error.code, error.message, {"upstream": error.details})
+        if response.status_code >= 500:
+            return Health(
+                False,
+                "PGRST000",
+                "Upstream error.",
+                {"upstream": f"HTTP {response.status_code}"},
+            )
+        return Health(True)
+
+    async def openapi(self, caller: Caller, server: Server) -> bytes:
+        """The upstream's own OpenAPI document, fetched with the caller's token."""
+        try:
+            response = await self._http.get(
+                self._rest_url + "/",
+                headers={"apikey": self._key, "Authorization": f"Bearer {caller.token}"},
+            )
         except httpx.HTTPError:
-            return False
-        return response.status_code < 500
+            raise errors.connection_error() from None
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise errors.from_fields(
+                body.get("code"),
+                body.get("message"),
+                body.get("details"),
+                body.get("hint"),
+                "anon",
+                response.status_code,
+            )
+        return response.content
 
     def _client(self, token: str) -> AsyncPostgrestClient:
         """supabase-py's PostgREST client acting as the caller."""

@@ -1,4 +1,5 @@
-"""The HTTP routes: ``/rest/v1/rpc/{function}``, ``/functions/v1/{name}`` and ``/health``.
+"""The HTTP routes: ``/rest/v1/rpc/{function}``, ``/functions/v1/{name}``, the OpenAPI
+document at ``/rest/v1/`` and ``/health``.
 
 Every handler follows the same order: method check, declared size, authentication, body
 (size-limited, JSON-checked), then one backend call. Any ``ApiError`` on the way becomes
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_management import statuses
-from customer_management.proxy import bodies, errors
+from customer_management.proxy import bodies, errors, openapi
 from customer_management.proxy.auth import Authenticator, Caller
 from customer_management.proxy.backend import Backend, RpcCall, RpcResult
 from customer_management.proxy.settings import Settings
@@ -135,12 +136,39 @@ def build_routes(context: Context) -> list[Route]:
         return json_response(text, status, result.headers)
 
     async def health(request: Request) -> Response:
-        """200 when the backend answers, 503 otherwise; no credentials needed."""
+        """200 ``{"status": "ok"}`` when a pooled connection answers ``select 1`` now; else
+        503 with PostgREST's code for why (``PGRST000`` database unreachable, ``PGRST001``
+        connection broken, ``PGRST003`` pool exhausted) and the pool's numbers. Never waits
+        longer than ``health_timeout_seconds`` for a connection; no credentials needed."""
         if request.method not in ("GET", "HEAD"):
-            raise errors.method_not_allowed(request.method)
-        ok = await context.backend.ready()
-        body = json.dumps({"status": "ok" if ok else "unavailable"})
-        return json_response(body, 200 if ok else 503)
+            raise errors.method_not_allowed(request.method, "GET, HEAD")
+        report = await context.backend.health()
+        if report.ok:
+            return json_response(json.dumps({"status": "ok"}), 200)
+        body = {
+            "status": "unavailable",
+            "code": report.code,
+            "message": report.message,
+            **report.details,
+        }
+        request.state.error_code = report.code
+        return json_response(json.dumps(body), 503)
+
+    async def openapi_document(request: Request) -> Response:
+        """PostgREST's ``GET /``: the OpenAPI document of what the caller's role may call."""
+        if request.method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed(request.method, "GET, HEAD")
+        for header in ("accept-profile",):
+            schema = request.headers.get(header)
+            if schema is not None and schema != settings.exposed_schema:
+                raise errors.schema_not_exposed(schema)
+        caller = await authenticate(request, require_api_key=True)
+        server = openapi.Server(
+            request.headers.get("host") or f"{request.url.hostname}:{request.url.port}",
+            request.url.scheme,
+        )
+        content = await context.backend.openapi(caller, server)
+        return Response(content, status_code=200, media_type=openapi.MEDIA_TYPE)
 
     async def not_found(request: Request) -> Response:
         """JSON 404 for any other path."""
@@ -148,6 +176,8 @@ def build_routes(context: Context) -> list[Route]:
 
     return [
         Route("/health", guarded(health), methods=ALL_METHODS),
+        Route("/rest/v1/", guarded(openapi_document), methods=ALL_METHODS),
+        Route("/rest/v1", guarded(openapi_document), methods=ALL_METHODS),
         Route("/rest/v1/rpc/{function}", guarded(rpc), methods=ALL_METHODS),
         Route("/functions/v1/{name}", guarded(edge_function), methods=ALL_METHODS),
         Route("/{path:path}", guarded(not_found), methods=ALL_METHODS),

@@ -18,6 +18,10 @@ Environment variables (``Settings.from_env``):
 ``SUPABASE_JWKS_URL``               JWKS URL for asymmetric keys (``.../auth/v1/.well-known/
                                     jwks.json``); ``SUPABASE_JWKS`` may hold the JSON itself
 ``CUSTOMER_MANAGEMENT_POOL_MAX``    most pooled connections (default 10)
+``CUSTOMER_MANAGEMENT_POOL_TIMEOUT`` seconds a request waits for a free pooled connection
+                                    before 504 ``PGRST003`` (default 10)
+``CUSTOMER_MANAGEMENT_STATEMENT_TIMEOUT_MS`` ``statement_timeout`` of each request (default
+                                    8000, Supabase's for ``authenticated``)
 ==================================  =======================================================
 
 The forward mode deliberately does not read ``SUPABASE_URL``: that variable usually points
@@ -58,7 +62,12 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     pool_min_size: int = 1
     pool_max_size: int = 10
-    pool_timeout_seconds: float = 10.0
+    pool_timeout_seconds: float = 10.0  # then 504 PGRST003
+    # How long the pool retries a lost connection (backoff 1, 2, 4 s...) before giving up
+    # the slot; a request, or the proxy's own probe, starts a new attempt afterwards.
+    pool_reconnect_timeout_seconds: float = 5.0
+    connect_timeout_seconds: int = 5  # libpq connect_timeout, unless the URL sets one
+    health_timeout_seconds: float = 2.0  # /health never waits longer for a connection
     statement_timeout_ms: int = 8000  # Supabase's default for the authenticated role
     upstream_timeout_seconds: float = 30.0
     cors_allow_headers: tuple[str, ...] = CORS_ALLOW_HEADERS
@@ -73,6 +82,12 @@ class Settings:
             raise ValueError("forward mode needs upstream_key (the project's anon key)")
         if self.verify_jwt and not (self.jwt_secret or self.jwks_url or self.jwks_json):
             raise ValueError("verify_jwt needs jwt_secret, jwks_url or jwks_json")
+        if self.pool_max_size < 1 or self.pool_min_size < 0:
+            raise ValueError("pool_max_size must be at least 1 and pool_min_size not negative")
+        if min(self.pool_timeout_seconds, self.health_timeout_seconds) <= 0:
+            raise ValueError("pool and health timeouts must be positive")
+        if self.statement_timeout_ms < 1:
+            raise ValueError("statement_timeout_ms must be positive (0 would mean no limit)")
         # The local secret is public: anyone could mint a service_role token with it.
         target = self.db_url or self.upstream_url or ""
         if self.jwt_secret == DEFAULT_JWT_SECRET and not is_loopback(target):
@@ -112,6 +127,10 @@ class Settings:
         }
         if env.get("CUSTOMER_MANAGEMENT_POOL_MAX"):
             values["pool_max_size"] = int(env["CUSTOMER_MANAGEMENT_POOL_MAX"])
+        if env.get("CUSTOMER_MANAGEMENT_POOL_TIMEOUT"):
+            values["pool_timeout_seconds"] = float(env["CUSTOMER_MANAGEMENT_POOL_TIMEOUT"])
+        if env.get("CUSTOMER_MANAGEMENT_STATEMENT_TIMEOUT_MS"):
+            values["statement_timeout_ms"] = int(env["CUSTOMER_MANAGEMENT_STATEMENT_TIMEOUT_MS"])
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
