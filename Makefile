@@ -26,6 +26,13 @@ SUPABASE_CLI_HOME := .local/supabase-cli
 SUPABASE_CLI := $(SUPABASE_CLI_HOME)/node_modules/.bin/supabase
 FUNCTIONS := supabase/functions
 FUNCTION := $(FUNCTIONS)/customer-management
+# The support console loads supabase-js from its own folder (no CDN): the UMD bundle of the
+# pinned npm package, copied in by `make console`. Chromium (Debian's) runs its browser tests.
+SUPABASE_JS_VERSION ?= 2.119.1
+CONSOLE_NPM := .local/console-npm
+CONSOLE_VENDOR := python_client/customer_management/console/vendor
+CONSOLE_JS = $(wildcard python_client/customer_management/console/*.js)
+CHROMIUM ?= /usr/bin/chromium
 
 # apt-get install as root, else print the command for the user to run.
 define apt_install
@@ -39,13 +46,13 @@ define apt_install
 	fi
 endef
 
-.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full fuzz \
-	node deno deno-test supabase-cli contract
+.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full fuzz chaos \
+	node deno deno-test supabase-cli contract console browser-deps console-screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed system-deps deno supabase-cli ## everything make test needs: .venv, PostgreSQL, pgTAP, plpgsql_check, Deno, Supabase CLI
+setup: $(VENV)/.installed system-deps deno supabase-cli console browser-deps ## everything make test needs: .venv, PostgreSQL, pgTAP, plpgsql_check, Deno, Supabase CLI, the console, Chromium
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -93,6 +100,33 @@ $(SUPABASE_CLI_HOME)/.installed-$(SUPABASE_CLI_VERSION): | node
 	$(SUPABASE_CLI) --version
 	@touch $@
 
+console: $(CONSOLE_VENDOR)/.supabase-js-$(SUPABASE_JS_VERSION) ## vendor supabase-js (npm's UMD bundle) into the support console
+
+$(CONSOLE_VENDOR)/.supabase-js-$(SUPABASE_JS_VERSION): | node
+	@mkdir -p $(CONSOLE_NPM) $(CONSOLE_VENDOR)
+	cd $(CONSOLE_NPM) && npm pack --silent --no-fund @supabase/supabase-js@$(SUPABASE_JS_VERSION) >/dev/null
+	tar -xzf $(CONSOLE_NPM)/supabase-supabase-js-$(SUPABASE_JS_VERSION).tgz -C $(CONSOLE_NPM) \
+		package/dist/umd/supabase.js package/LICENSE
+	cp $(CONSOLE_NPM)/package/dist/umd/supabase.js $(CONSOLE_VENDOR)/supabase.js
+	cp $(CONSOLE_NPM)/package/LICENSE $(CONSOLE_VENDOR)/supabase-js.LICENSE
+	@rm -f $(CONSOLE_VENDOR)/.supabase-js-*
+	@touch $@
+
+console-screenshots: setup ## run the console's browser tests and copy their screenshots to docs/console/
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser
+	cp .local/screenshots/*.png docs/console/
+
+# Never fails: without root and without chromium the browser tests skip and say how to install it.
+browser-deps: ## Chromium for the console's browser tests (apt when root, else the line to run)
+	@if [ -x $(CHROMIUM) ]; then echo "chromium is installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update && apt-get install -y --no-install-recommends chromium; \
+	else \
+		echo "missing: chromium (the console's browser tests will skip); install with:" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	fi
+
 test: setup ## pytest, the Deno tests, then the pgTAP files; non-zero on any failure
 	@status=0; \
 	$(MAKE) --no-print-directory pytest || status=1; \
@@ -107,9 +141,17 @@ pytest: ## the Python test suite against a real local Postgres
 FUZZ_REQUESTS ?= 10000
 fuzz: $(VENV)/.installed system-deps ## the long fuzz: 10,000 hostile requests through the proxy (docs/reliability.md)
 	@mkdir -p .local
-	CUSTOMER_MANAGEMENT_FUZZ_REQUESTS=$(FUZZ_REQUESTS) \
+	CUSTOMER_MANAGEMENT_FUZZ_REQUESTS=$(FUZZ_REQUESTS) CUSTOMER_MANAGEMENT_FUZZ_RANDOM=1 \
 	CUSTOMER_MANAGEMENT_FUZZ_REPORT=$(CURDIR)/.local/fuzz-report.json \
 		$(PY) -m pytest -p no:cacheprovider -s tests/http/test_fuzz.py
+
+# CHAOS_CYCLES=N runs N kill-and-recover cycles; the numbers go to .local/chaos-report.json.
+CHAOS_CYCLES ?= 12
+chaos: $(VENV)/.installed postgres ## kill -9 of the database mid-load, CHAOS_CYCLES times over every kill point (docs/reliability.md)
+	@mkdir -p .local
+	CUSTOMER_MANAGEMENT_CHAOS_CYCLES=$(CHAOS_CYCLES) \
+	CUSTOMER_MANAGEMENT_CHAOS_REPORT=$(CURDIR)/.local/chaos-report.json \
+		$(PY) -m pytest -p no:cacheprovider -s tests/chaos/test_kill_mid_load.py
 
 deno-test: deno ## the Edge Function's Deno unit tests (supabase/functions/**/*_test.ts)
 	$(DENO) test --cached-only $(FUNCTIONS)
@@ -129,6 +171,8 @@ lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_c
 	$(DENO) fmt --check $(FUNCTIONS)
 	$(DENO) lint $(FUNCTIONS)
 	$(DENO) check --frozen --config $(FUNCTION)/deno.json $(FUNCTION)/index.ts
+	$(DENO) fmt --check --line-width 100 $(CONSOLE_JS)
+	$(DENO) lint --rules-exclude=no-window,no-window-prefix $(CONSOLE_JS)
 	$(PY) -m pytest -q -p no:cacheprovider tests/sql/test_plpgsql_check.py
 
 # ARGS passes options on, e.g. make run ARGS="--port 8000".
@@ -136,6 +180,7 @@ demo: $(VENV)/.installed postgres ## replay the brief's three scenarios on a thr
 	$(PY) -m customer_management demo $(ARGS)
 
 run: $(VENV)/.installed postgres ## the local API (PostgREST-compatible proxy) on the local database
+	@$(MAKE) --no-print-directory console || echo "the support console at /console needs supabase-js: make console" >&2
 	$(PY) -m customer_management run $(ARGS)
 
 db-start: $(VENV)/.installed postgres ## start the local database in .local/db and print its URL
@@ -144,8 +189,11 @@ db-start: $(VENV)/.installed postgres ## start the local database in .local/db a
 db-stop: ## stop the local database
 	$(PY) -m customer_management db stop
 
+# Splink and DuckDB (the deduplication baseline) only ever go into the benchmark's venv.
 bench: $(VENV)/.installed postgres ## a few minutes: 10k-1M customers against pgbench; writes bench/RESULTS.md
+	$(PY) -m pip install --quiet -e '.[bench-splink]'
 	$(PY) -m customer_management.dev.bench $(ARGS)
 
 bench-full: $(VENV)/.installed postgres ## under an hour: adds 10M customers, 30 s per point
+	$(PY) -m pip install --quiet -e '.[bench-splink]'
 	$(PY) -m customer_management.dev.bench --full $(ARGS)

@@ -28,6 +28,14 @@ begin
                 coalesce(to_regclass('public.orders'), 0),
                 coalesce(to_regclass('public.customer_events'), 0)
             )
+            -- The kit's analytics views (the schema may be the project's own).
+            or c.oid in (
+                select coalesce(to_regclass('analytics.' || v.name), 0)
+                from unnest(array[
+                    'customer_journey', 'daily_merge_rate', 'account_completeness',
+                    'open_conflicts', 'merge_activity', 'resolution_quality'
+                ]) as v (name)
+            )
     ),
 
     kit_objects as (
@@ -122,6 +130,29 @@ begin
 end
 $unschedule_maintenance$;
 
+-- The role and schema the kit created outside its own schema (shared_objects), read
+-- before that schema goes.
+do $remember_shared_objects$
+begin
+    if to_regclass('customer_management.shared_objects') is not null then
+        perform pg_catalog.set_config(
+            'customer_management.uninstall_shared_objects',
+            coalesce((
+                select string_agg(o.kind || ':' || o.name, ',')
+                from customer_management.shared_objects as o
+            ), ''),
+            true
+        );
+    end if;
+end
+$remember_shared_objects$;
+
+drop view if exists analytics.customer_journey;
+drop view if exists analytics.daily_merge_rate;
+drop view if exists analytics.account_completeness;
+drop view if exists analytics.open_conflicts;
+drop view if exists analytics.merge_activity;
+drop view if exists analytics.resolution_quality;
 drop trigger if exists customer_management_release_deleted_user on auth.users;
 drop function if exists public.customer_management(jsonb);
 drop function if exists public.request_verification(text, text);
@@ -131,9 +162,52 @@ drop function if exists public.export_customer_data(uuid);
 drop function if exists public.erase_customer(uuid, text);
 drop function if exists public.current_customer_id(uuid);
 drop function if exists public.customer_orders(uuid, integer, integer);
+drop function if exists public.support_conflict_queue(text, integer, uuid);
+drop function if exists public.support_find_customers(text, text);
+drop function if exists public.support_customer_view(uuid);
+drop function if exists public.support_merge_preview(uuid, uuid);
 drop schema if exists customer_management cascade;
 drop table if exists public.customer_events;
 drop table if exists public.orders;
 drop table if exists public.customers;
+
+-- The analytics schema goes if the kit created it and the project put nothing in it (else
+-- the analyst's usage of it, when the kit granted that); the analyst role if the kit
+-- created it and nothing else (another database of this cluster where the kit is
+-- installed, a grant of the project's) still uses it.
+do $drop_shared_objects$
+declare
+    created text[] := string_to_array(
+        current_setting('customer_management.uninstall_shared_objects', true), ','
+    );
+begin
+    if 'schema:analytics' = any(created) and to_regnamespace('analytics') is not null then
+        if exists (
+            select 1 from pg_catalog.pg_class as c
+            where c.relnamespace = to_regnamespace('analytics')
+        ) or exists (
+            select 1 from pg_catalog.pg_proc as p
+            where p.pronamespace = to_regnamespace('analytics')
+        ) then
+            raise notice 'kept schema analytics: it holds objects of the project';
+        else
+            drop schema analytics;
+        end if;
+    end if;
+    if ('role:analyst' = any(created) or 'schema_usage:analytics' = any(created))
+        and to_regnamespace('analytics') is not null
+        and exists (select 1 from pg_catalog.pg_roles as r where r.rolname = 'analyst') then
+        revoke usage on schema analytics from analyst;
+    end if;
+    if 'role:analyst' = any(created)
+        and exists (select 1 from pg_catalog.pg_roles as r where r.rolname = 'analyst') then
+        begin
+            drop role analyst;
+        exception when dependent_objects_still_exist then
+            raise notice 'kept role analyst: %', sqlerrm;
+        end;
+    end if;
+end
+$drop_shared_objects$;
 
 commit;

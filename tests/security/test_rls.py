@@ -262,6 +262,10 @@ GRANTED = {
         "erase_customer_for_caller",
         "current_customer_id_for_caller",
         "customer_orders_for_caller",
+        "support_conflict_queue_for_caller",
+        "support_find_customers_for_caller",
+        "support_customer_view_for_caller",
+        "support_merge_preview_for_caller",
     },
     "service_role": {
         "resolve_customer",
@@ -272,6 +276,10 @@ GRANTED = {
         "erase_customer_for_caller",
         "current_customer_id_for_caller",
         "customer_orders_for_caller",
+        "support_conflict_queue_for_caller",
+        "support_find_customers_for_caller",
+        "support_customer_view_for_caller",
+        "support_merge_preview_for_caller",
     },
 }
 

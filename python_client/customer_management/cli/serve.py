@@ -78,6 +78,8 @@ def banner(api_url: str, db_url: str, secret: str) -> str:
             f"    -d '{CHATBOT_LOOKUP}'",
             "",
             "A signed-in web user: customer-management token --email you@example.com --confirmed",
+            f"Support console: {api_url}/console (sign in with the token of "
+            "customer-management token --support --email agent@example.com)",
             "",
         ]
     )

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -144,6 +144,20 @@ def ensure_user(
         return AuthUser(
             user_id, stored_email, stored_phone or digits, dict(metadata or {}), created=False
         )
+
+
+def make_support_agent(conn: Conn, user: AuthUser) -> AuthUser:
+    """Give ``user`` the support role, as an admin does (``app_metadata.role = support``,
+    which the user cannot edit themself); return it with the new metadata."""
+    row = conn.execute(
+        "update auth.users set raw_app_meta_data = coalesce(raw_app_meta_data, '{}'::jsonb) "
+        '|| \'{"role": "support"}\'::jsonb, updated_at = now() where id = %s '
+        "returning raw_app_meta_data",
+        (user.id,),
+    ).fetchone()
+    if row is None:
+        raise ValueError(f"no auth user {user.id}")
+    return replace(user, app_metadata=dict(row[0]))
 
 
 def _e164_digits(conn: Conn, phone: str) -> str:

@@ -26,8 +26,35 @@ PUBLIC_FUNCTIONS = (
     "public.erase_customer(uuid, text)",
     "public.current_customer_id(uuid)",
     "public.customer_orders(uuid, integer, integer)",
+    "public.support_conflict_queue(text, integer, uuid)",
+    "public.support_find_customers(text, text)",
+    "public.support_customer_view(uuid)",
+    "public.support_merge_preview(uuid, uuid)",
 )
 AUTH_TRIGGERS = ("customer_management_release_deleted_user",)
+# The analysts' views; their schema, and the analyst role, are listed (and dropped) only
+# when the kit created them (customer_management.shared_objects).
+ANALYTICS_VIEWS = (
+    "analytics.customer_journey",
+    "analytics.daily_merge_rate",
+    "analytics.account_completeness",
+    "analytics.open_conflicts",
+    "analytics.merge_activity",
+    "analytics.resolution_quality",
+)
+SHARED_OBJECTS_QUERY = """
+select case o.kind
+    when 'schema_usage' then format('grant of usage on schema %s to analyst', o.name)
+    else format('%s %s', o.kind, o.name)
+end
+from customer_management.shared_objects as o
+where (o.kind in ('schema', 'schema_usage') and to_regnamespace(o.name) is not null)
+    or (
+        o.kind = 'role'
+        and exists (select 1 from pg_catalog.pg_roles as r where r.rolname = o.name)
+    )
+order by o.kind desc, o.name
+"""
 
 LIST_QUERY = """
 with kit as (select to_regnamespace('customer_management') as ns)
@@ -58,6 +85,9 @@ union all
 select format('function %%s', f) from unnest(%(functions)s::text[]) as f
 where to_regprocedure(f) is not null
 union all
+select format('view %%s', v) from unnest(%(views)s::text[]) as v
+where to_regclass(v) is not null
+union all
 select format('trigger %%s on auth.users', tg.tgname)
 from pg_catalog.pg_trigger as tg
 where tg.tgrelid = to_regclass('auth.users') and tg.tgname = any(%(triggers)s::text[])
@@ -70,9 +100,15 @@ def installed_objects(url: str) -> list[str]:
         "tables": list(PUBLIC_TABLES),
         "functions": list(PUBLIC_FUNCTIONS),
         "triggers": list(AUTH_TRIGGERS),
+        "views": list(ANALYTICS_VIEWS),
     }
     with psycopg.connect(url, autocommit=True) as conn:
         objects = [str(row[0]) for row in conn.execute(LIST_QUERY, params).fetchall()]
+        shared = conn.execute(
+            "select to_regclass('customer_management.shared_objects') is not null"
+        ).fetchone()
+        if shared and shared[0]:
+            objects += [str(row[0]) for row in conn.execute(SHARED_OBJECTS_QUERY).fetchall()]
         history = _kit_history(conn)
     if history:
         objects.append(

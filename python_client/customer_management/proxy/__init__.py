@@ -12,6 +12,7 @@ Modules, one concern each:
 ``db``          database mode: psycopg pool, one transaction per request with role + claims
 ``forward``     forward mode: a real Supabase project through supabase-py
 ``routes``      ``/rest/v1/rpc/{fn}``, ``/functions/v1/customer-management``, ``/health``
+``console``     the support console's static page at ``/console`` and its ``config.json``
 ``middleware``  CORS and the one-line JSON access log
 ``app``         ``create_app(settings)``
 ``server``      running it with uvicorn (foreground or background thread)

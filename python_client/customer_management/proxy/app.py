@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from customer_management.proxy.auth import Authenticator
 from customer_management.proxy.backend import Backend
+from customer_management.proxy.console import console_routes
 from customer_management.proxy.middleware import AccessLogMiddleware, cors_options
 from customer_management.proxy.routes import Context, build_routes
 from customer_management.proxy.settings import Settings
@@ -44,7 +45,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> Starlette:
             await backend.stop()
 
     return Starlette(
-        routes=build_routes(context),
+        routes=[*console_routes(settings), *build_routes(context)],
         lifespan=lifespan,
         middleware=[
             Middleware(AccessLogMiddleware),
