@@ -29,6 +29,12 @@ begin
         delete from customer_management.customer_identifiers as ci
         where ci.status = 'pending'
             and ci.created_at < now() - settings.pending_identifier_retention
+            -- An imported copy held back until deduplication is no claim: it ties
+            -- duplicates together, and stays until dedupe settles it.
+            and not exists (
+                select 1 from customer_management.import_held_identifiers as h
+                where h.identifier_id = ci.id
+            )
         returning ci.customer_id, ci.type, ci.value
     ),
     per_account as (

@@ -22,6 +22,9 @@ REGISTRARS: tuple[str, ...] = (
     "customer_management.cli.token",  # token (a local signed-in user)
     "customer_management.cli.demo",  # demo
     "customer_management.cli.chatbot",  # mcp | tools (the chatbot tools for LLM agents)
+    "customer_management.cli.importer",  # import (legacy customers and orders)
+    "customer_management.cli.dedupe",  # dedupe (plan, --apply)
+    "customer_management.cli.report",  # report (the analytics views)
 )
 
 # Which extra brings a third-party module a command needs.
@@ -33,6 +36,8 @@ EXTRA_FOR_MODULE: dict[str, str] = {
     "uvicorn": "proxy",
     "httpx": "proxy",
     "mcp": "mcp",
+    "rich": "local",
+    "matplotlib": "bench",
 }
 
 Handler = Callable[[argparse.Namespace], int]

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from customer_management.dev.bench import splink_compare
 from customer_management.dev.bench.http import HttpRun
 from customer_management.dev.bench.workloads import Run
 
@@ -196,6 +197,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [f"### {name}", ""]
         for plan in plans:
             lines += ["```", plan.strip(), "```", ""]
+    if results.get("dedupe"):
+        lines += splink_compare.markdown(results["dedupe"])
     if results.get("notes"):
         lines += ["## Notes", "", *results["notes"], ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from customer_management.dev.bench import data, http, plans, report, workloads
+from customer_management.dev.bench import data, http, plans, report, splink_compare, workloads
 from customer_management.local import migrations
 from customer_management.local.server import LocalPostgres, free_port
 
@@ -30,6 +30,9 @@ DURABLE_SETTINGS = {
 CLIENTS = (1, 4, 8)
 MIX = {"lookup": 85, "create": 10, "conflict": 5}
 QUICK_SIZES = (10_000, 100_000, 1_000_000)
+# People of the deduplication comparison against Splink (splink_compare).
+QUICK_DEDUPE_PEOPLE = 100_000
+FULL_DEDUPE_PEOPLE = 1_000_000
 FULL_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
 MAIN_SIZE = 1_000_000
 
@@ -159,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", default=None, help="customer counts, comma-separated (a trial run)"
     )
+    parser.add_argument(
+        "--dedupe-people", type=int, default=None, help="people of the Splink comparison"
+    )
     args = parser.parse_args(argv)
     sizes: tuple[int, ...] = FULL_SIZES if args.full else QUICK_SIZES
     if args.sizes:
@@ -173,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         migrations.apply_shim(server.url)
         migrations.apply_migrations(server.url)
         results = benchmark(server.url, sizes, seconds, rounds)
+        people = FULL_DEDUPE_PEOPLE if args.full else QUICK_DEDUPE_PEOPLE
+        say(f"batch deduplication against Splink, {args.dedupe_people or people:,} people")
+        results["dedupe"] = splink_compare.on_server(server.url, args.dedupe_people or people)
+        results["targets"].append(splink_compare.target(results["dedupe"]))
     finally:
         try:
             server.stop()

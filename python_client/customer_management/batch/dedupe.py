@@ -1,0 +1,175 @@
+"""Deduplicating accounts in batch: the plan (a dry run that changes nothing) and applying it.
+
+The work is the kit's SQL (``dedupe_plan``, ``plan_dedupe``, ``apply_dedupe_batch``,
+``finish_dedupe``); this module only drives it. A dry run reads ``dedupe_plan``, which
+writes nothing. Applying takes the run lock, plans afresh from the accounts as they are, then
+commits a few groups per transaction: an interruption loses only the batch in flight, and
+a rerun plans again from what is left (merged accounts are tombstones by then), so it
+continues where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from customer_management.batch.progress import Progress
+
+Conn = psycopg.Connection[Any]
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_MAX_GROUP_SIZE = 10
+# A batch that lost a race with the online path (a member merged meanwhile, a deadlock)
+# is retried from the start: its transaction rolled back whole.
+RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+MAX_ATTEMPTS = 5
+
+# The groups of a dry run, computed and read in one go (dedupe_plan writes nothing).
+PLAN_QUERY = """
+select p.group_no, p.planned, p.survivor_id::text, p.member_ids::text[], p.ties
+from customer_management.dedupe_plan(%s) as p
+order by p.group_no
+"""
+# The groups an applying run stored.
+GROUPS_QUERY = """
+select g.group_no, g.planned, g.survivor_id::text, g.member_ids::text[], g.ties
+from customer_management.dedupe_groups as g
+where g.run_id = %s
+order by g.group_no
+"""
+PLANNED = ("merge", "conflict", "kept_separate", "undone_before", "escalated", "too_large")
+
+
+@dataclass
+class DedupeResult:
+    """A plan (and, once applied, what was done); ``as_json`` is the ``--json`` output."""
+
+    applied: bool
+    plan: dict[str, Any]
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def merge_ids(self) -> list[int]:
+        """Every merge-log id the run made, in order."""
+        return [m for g in self.groups for m in g.get("mergeIds") or []]
+
+    def as_json(self) -> dict[str, Any]:
+        """The result as ``dedupe --json`` prints it."""
+        document: dict[str, Any] = {
+            "dryRun": not self.applied,
+            "plan": {k: v for k, v in self.plan.items() if k != "runId"},
+            "groups": self.groups,
+        }
+        if self.applied:
+            document["totals"] = self.totals
+            document["mergeIds"] = self.merge_ids
+        document["seconds"] = round(self.seconds, 3)
+        return document
+
+
+def _as_groups(rows: Any) -> list[dict[str, Any]]:
+    """Plan rows as JSON-ready dicts; a tie is "type value"."""
+    return [
+        {
+            "group": number,
+            "planned": planned,
+            "survivorId": survivor,
+            "memberIds": members,
+            "ties": [dict(zip(("type", "value"), t.split(" ", 1), strict=True)) for t in ties],
+        }
+        for number, planned, survivor, members, ties in rows
+    ]
+
+
+def summarise(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """The plan's counts, as plan_dedupe reports them for an applying run."""
+    return {
+        "identifiers": sum(len(g["ties"]) for g in groups),
+        "accounts": sum(len(g["memberIds"]) for g in groups),
+        "groups": len(groups),
+        "planned": {p: sum(1 for g in groups if g["planned"] == p) for p in PLANNED},
+        "mergesPlanned": sum(len(g["memberIds"]) - 1 for g in groups if g["planned"] == "merge"),
+    }
+
+
+def dry_run(url: str, max_group_size: int = DEFAULT_MAX_GROUP_SIZE) -> DedupeResult:
+    """The plan, computed by dedupe_plan, which only reads: nothing changes."""
+    started = time.monotonic()
+    with psycopg.connect(url) as conn:
+        groups = _as_groups(conn.execute(PLAN_QUERY, (max_group_size,)))
+        conn.rollback()
+    result = DedupeResult(False, summarise(groups), groups)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def apply(
+    url: str,
+    progress: Progress,
+    max_group_size: int = DEFAULT_MAX_GROUP_SIZE,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> DedupeResult:
+    """Plan afresh and apply the plan in committed batches; return what was done."""
+    started = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        # A run whose client died stops at its next check instead of finishing its batch.
+        conn.execute("set client_connection_check_interval = '1s'")
+        conn.execute("select customer_management.start_dedupe()")
+        with conn.transaction():
+            row = conn.execute(
+                "select customer_management.plan_dedupe(%s)", (max_group_size,)
+            ).fetchone()
+            assert row is not None
+            plan: dict[str, Any] = row[0]
+        run_id = UUID(plan["runId"])
+        result = DedupeResult(True, plan, _as_groups(conn.execute(GROUPS_QUERY, (run_id,))))
+        by_number = {g["group"]: g for g in result.groups}
+        with progress.step("merging groups", len(result.groups)) as bar:
+            while True:
+                done = _apply_batch(conn, run_id, batch_size)
+                if not done:
+                    break
+                for entry in done:
+                    group = by_number[entry["group"]]
+                    group.update(
+                        outcome=entry["outcome"],
+                        mergeIds=entry["mergeIds"],
+                        conflictId=entry["conflictId"],
+                    )
+                    if entry["survivorId"]:
+                        group["survivorId"] = entry["survivorId"]
+                bar.advance(len(done))
+                if on_batch is not None:
+                    on_batch(done)
+        with conn.transaction():
+            row = conn.execute("select customer_management.finish_dedupe(%s)", (run_id,)).fetchone()
+            assert row is not None
+            result.totals = row[0]
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _apply_batch(conn: Conn, run_id: UUID, batch_size: int) -> list[dict[str, Any]]:
+    """One committed batch; retried when it lost a race with a concurrent request."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with conn.transaction():
+                row = conn.execute(
+                    "select customer_management.apply_dedupe_batch(%s, %s)", (run_id, batch_size)
+                ).fetchone()
+        except RETRYABLE:
+            if attempt == MAX_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
+            continue
+        assert row is not None
+        done: list[dict[str, Any]] = row[0]
+        return done
+    return []

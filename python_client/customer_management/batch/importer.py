@@ -1,0 +1,241 @@
+"""Importing legacy customers (and their orders) into the kit, in one transaction.
+
+The rows are staged first: a CSV file is streamed with COPY into the kit's staging table
+(``customer_management.import_customer_rows``), a legacy table in the same database is
+copied there by ``stage_customers_from_table``. Then ``import_staged_customers`` and
+``import_staged_orders`` take them into the kit's tables chunk by chunk (validated by the
+RPC's own rules, identifiers normalised by its functions), the rejected rows are written to
+the rejects file, and the transaction commits. If anything fails on the way, nothing of the
+file is in the database; a rerun of the same file adds nothing twice (legacy ids are kept).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from customer_management.batch.csvfiles import (
+    CUSTOMER_COLUMNS,
+    ORDER_COLUMNS,
+    CsvFile,
+    RowProblem,
+)
+from customer_management.batch.progress import Progress
+
+Conn = psycopg.Connection[Any]
+DEFAULT_CHUNK_LINES = 5000
+REJECT_HEADER = ("file", "line", "legacy_id", "column", "code", "detail")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where rows come from: a CSV file or a table in the same database."""
+
+    path: Path | None = None
+    table: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How the rejects file names this source."""
+        return str(self.path) if self.path is not None else str(self.table)
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; ``as_json`` is the ``--json`` output."""
+
+    customers: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, int] = field(default_factory=dict)
+    rejects_file: Path | None = None
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The summary as the command prints it with ``--json``."""
+        return {
+            "customers": self.customers,
+            "orders": self.orders,
+            "rejected": self.customers.get("rejected", 0) + self.orders.get("rejected", 0),
+            "rejectsFile": str(self.rejects_file) if self.rejects_file else None,
+            "ignoredColumns": self.ignored_columns,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def run_import(
+    url: str,
+    customers: Source,
+    orders: Source | None,
+    rejects_path: Path,
+    progress: Progress,
+    chunk_lines: int = DEFAULT_CHUNK_LINES,
+    verified: tuple[str, ...] = (),
+) -> ImportSummary:
+    """Stage, import and commit; write the rejects file. ``verified`` names the identifier
+    types the old system proved (``phone``, ``email``): they count as verified. Raises
+    ``CsvFileError`` or ``psycopg.Error`` when the import fails as a whole (then nothing
+    was imported)."""
+    started = time.monotonic()
+    summary = ImportSummary()
+    with psycopg.connect(url) as conn, conn.transaction():
+        load_id = _one(conn, "select customer_management.begin_import()")
+        assert isinstance(load_id, uuid.UUID)
+        customer_lines = _stage(
+            conn, load_id, customers, "customers", CUSTOMER_COLUMNS, progress, summary
+        )
+        order_lines = (
+            _stage(conn, load_id, orders, "orders", ORDER_COLUMNS, progress, summary)
+            if orders is not None
+            else 0
+        )
+        summary.customers = _import_chunks(
+            conn,
+            "import_staged_customers",
+            load_id,
+            customer_lines,
+            chunk_lines,
+            progress,
+            "importing customers",
+            (list(verified),),
+        )
+        if orders is not None:
+            summary.orders = _import_chunks(
+                conn,
+                "import_staged_orders",
+                load_id,
+                order_lines,
+                chunk_lines,
+                progress,
+                "importing orders",
+            )
+        rejected = summary.customers.get("rejected", 0) + summary.orders.get("rejected", 0)
+        if rejected:
+            _write_rejects(conn, load_id, customers, orders, rejects_path)
+            summary.rejects_file = rejects_path
+        conn.execute("select customer_management.finish_import(%s)", (load_id,))
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _one(conn: Conn, query: str | sql.Composed, params: tuple[Any, ...] = ()) -> Any:
+    """The single value a query returns."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _stage(
+    conn: Conn,
+    load_id: uuid.UUID,
+    source: Source,
+    kind: str,
+    columns: tuple[str, ...],
+    progress: Progress,
+    summary: ImportSummary,
+) -> int:
+    """Put a source's rows into the staging table; return the last line number."""
+    function = f"stage_{kind}_from_table"
+    if source.table is not None:
+        with progress.step(f"staging {kind} from {source.table}", None):
+            staged = _one(
+                conn,
+                f"select customer_management.{function}(%s, %s::regclass)",
+                (load_id, source.table),
+            )
+        return int(staged)
+    assert source.path is not None
+    file = CsvFile(source.path, columns)
+    table = sql.Identifier("customer_management", f"import_{kind[:-1]}_rows")
+    copy = sql.SQL(
+        "copy {} (load_id, line, {}, outcome, reject_column, reject_code, reject_detail) from stdin"
+    ).format(table, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    last_line = 0
+    with progress.step(f"reading {source.path.name}", file.size) as bar:
+        reported = 0
+        with conn.cursor().copy(copy) as writer:
+            for row in file.rows():
+                if isinstance(row, RowProblem):
+                    empty = (None,) * (len(columns) - 1)
+                    record = (row.key, *empty, "rejected", "row", row.code, row.detail)
+                    writer.write_row((load_id, row.line, *record))
+                else:
+                    writer.write_row((load_id, row.line, *row.values, None, None, None, None))
+                last_line = row.line
+                if file.bytes_read - reported >= 1 << 20:
+                    bar.advance(file.bytes_read - reported)
+                    reported = file.bytes_read
+        bar.advance(file.size - reported)
+    if file.ignored_columns:
+        summary.ignored_columns[kind] = list(file.ignored_columns)
+    return last_line
+
+
+def _import_chunks(
+    conn: Conn,
+    function: str,
+    load_id: uuid.UUID,
+    last_line: int,
+    chunk_lines: int,
+    progress: Progress,
+    description: str,
+    extra: tuple[Any, ...] = (),
+) -> dict[str, int]:
+    """Call an import function over consecutive line ranges (with ``extra`` arguments
+    after the range); add up what it returns."""
+    totals: dict[str, int] = {}
+    query = sql.SQL("select customer_management.{}({})").format(
+        sql.Identifier(function), sql.SQL(", ").join([sql.Placeholder()] * (3 + len(extra)))
+    )
+    with progress.step(description, last_line) as bar:
+        for first in range(1, last_line + 1, chunk_lines):
+            last = min(first + chunk_lines - 1, last_line)
+            counts = _one(conn, query, (load_id, first, last, *extra))
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + int(value)
+            bar.advance(last - first + 1)
+    return totals
+
+
+REJECTS_QUERY = """
+select %s, s.line, s.legacy_id, s.reject_column, s.reject_code, s.reject_detail
+from customer_management.import_customer_rows as s
+where s.load_id = %s and s.outcome = 'rejected'
+order by s.line
+"""
+ORDER_REJECTS_QUERY = """
+select %s, o.line, o.legacy_customer_id, o.reject_column, o.reject_code, o.reject_detail
+from customer_management.import_order_rows as o
+where o.load_id = %s and o.outcome = 'rejected'
+order by o.line
+"""
+
+
+def _write_rejects(
+    conn: Conn, load_id: uuid.UUID, customers: Source, orders: Source | None, path: Path
+) -> None:
+    """Every rejected row (file, line, legacy id, column, code, detail), streamed from the
+    staging tables into a CSV file."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(REJECT_HEADER)
+        _copy_rows(conn, REJECTS_QUERY, (customers.name, load_id), writer)
+        if orders is not None:
+            _copy_rows(conn, ORDER_REJECTS_QUERY, (orders.name, load_id), writer)
+
+
+def _copy_rows(conn: Conn, query: str, params: tuple[Any, ...], writer: Any) -> None:
+    """Write a query's rows through a server-side cursor (memory stays flat)."""
+    with conn.cursor(name=f"rejects_{uuid.uuid4().hex[:8]}") as cursor:
+        cursor.itersize = 5000
+        cursor.execute(query, params)
+        rows: Iterable[tuple[Any, ...]] = cursor
+        for row in rows:
+            writer.writerow(row)
