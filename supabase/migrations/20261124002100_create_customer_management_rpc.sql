@@ -9,8 +9,8 @@
 --   several           trusted, with mergeIfFound    merge them, then update the survivor
 --   several           otherwise                     record a conflict, answer with it
 
--- Raises serialization_failure when one of the accounts was merged away by a request
--- that committed after this one matched: resolve_customer then resolves again.
+-- Raises serialization_failure when one of the accounts was merged away or erased by a
+-- request that committed after this one matched: resolve_customer then resolves again.
 create function customer_management.ensure_live_customers(customer_ids uuid[]) returns void
 language plpgsql
 stable
@@ -21,11 +21,14 @@ begin
     if exists (
         select 1 from public.customers as c
         where c.id = any(customer_ids) and c.merged_into is not null
+    ) or exists (
+        select 1 from unnest(customer_ids) as x (id)
+        where not exists (select 1 from public.customers as c where c.id = x.id)
     ) then
         raise exception using
             errcode = '40001',
             message = 'customer merged concurrently',
-            detail = 'An account this request matched was merged by another request.';
+            detail = 'An account this request matched was merged or erased by another request.';
     end if;
 end;
 $$;

@@ -20,6 +20,8 @@ create index customer_events_customer_ids_idx on public.customer_events using gi
 
 alter table public.customer_events enable row level security;
 revoke all on public.customer_events from public, anon, authenticated, service_role;
+revoke all on sequence public.customer_events_id_seq
+from public, anon, authenticated, service_role;
 grant select on public.customer_events to service_role;
 
 -- Only the backend reads the outbox (the service role bypasses RLS; this policy states it

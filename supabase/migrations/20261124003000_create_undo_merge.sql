@@ -289,7 +289,21 @@ begin
             'Nothing to do.', 'PT409'
         );
     end if;
-    later := customer_management.merges_built_on(requested_merge_id);
+    -- Lock every account of this merge and of the merges built on it, then look again: a
+    -- merge on those accounts that committed while this one waited builds on it too. Once
+    -- the list read after locking is the list locked, no new merge can join it.
+    loop
+        later := customer_management.merges_built_on(requested_merge_id);
+        perform 1 from public.customers as c
+        where c.id in (
+            select unnest(array[m.survivor_id, m.merged_id])
+            from customer_management.merge_log as m
+            where m.id = requested_merge_id or m.id = any(later)
+        )
+        order by c.id
+        for update;
+        exit when customer_management.merges_built_on(requested_merge_id) = later;
+    end loop;
     if cardinality(later) > 0 and not coalesce(with_cascade, false) then
         perform customer_management.raise_error(
             'undo_blocked_by_later_merges',

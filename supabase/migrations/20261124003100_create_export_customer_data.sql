@@ -90,9 +90,13 @@ set timezone = 'UTC'
 as $$
 declare
     ids uuid[] := customer_management.person_accounts(live_id);
+    own_types text[];
     own_values text[];
 begin
-    select coalesce(array_agg(ci.type || ':' || ci.value), '{}') into own_values
+    -- The identifiers that are theirs (active on their accounts), as parallel arrays so
+    -- the lookups below use the (value, type) indexes.
+    select coalesce(array_agg(ci.type), '{}'), coalesce(array_agg(ci.value), '{}')
+    into own_types, own_values
     from customer_management.customer_identifiers as ci
     where ci.customer_id = any(ids) and ci.status = 'active';
 
@@ -132,8 +136,10 @@ begin
                 'id', ci.id, 'type', ci.type, 'value', ci.value, 'status', ci.status,
                 'source', ci.source, 'createdAt', ci.created_at
             ) order by ci.id)
-            from customer_management.customer_identifiers as ci
-            where not ci.customer_id = any(ids) and ci.type || ':' || ci.value = any(own_values)
+            from unnest(own_types, own_values) as o (type, value)
+            inner join customer_management.customer_identifiers as ci
+                on o.value = ci.value and o.type = ci.type
+            where not ci.customer_id = any(ids)
         ), '[]'::jsonb),
         'orders', coalesce((
             select jsonb_agg(jsonb_build_object(
@@ -182,8 +188,9 @@ begin
                 'createdAt', v.created_at, 'expiresAt', v.expires_at,
                 'consumedAt', v.consumed_at, 'failedAttempts', v.failed_attempts
             ) order by v.created_at)
-            from customer_management.verifications as v
-            where v.identifier_type || ':' || v.identifier_value = any(own_values)
+            from unnest(own_types, own_values) as o (type, value)
+            inner join customer_management.verifications as v
+                on o.value = v.identifier_value and o.type = v.identifier_type
         ), '[]'::jsonb),
         'rateLimitCounters', coalesce((
             select jsonb_agg(jsonb_build_object(
@@ -191,7 +198,8 @@ begin
             ) order by r.window_start, r.bucket)
             from customer_management.rate_limit_counters as r
             where r.bucket in (
-                select 'identifier:' || k from unnest(own_values) as k
+                select 'identifier:' || o.type || ':' || o.value
+                from unnest(own_types, own_values) as o (type, value)
                 union all
                 select 'user:' || ci.value
                 from customer_management.customer_identifiers as ci

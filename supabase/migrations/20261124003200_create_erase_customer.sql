@@ -21,37 +21,62 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-    ids uuid[] := customer_management.person_accounts(live_id);
-    own_keys text[];
+    person_id uuid := live_id;
+    ids uuid[];
+    own_types text[];
+    own_values text[];
     user_buckets text[];
     digests jsonb;
     erased_identifiers integer;
     orders_kept integer;
 begin
-    perform 1 from public.customers as c where c.id = any(ids) order by c.id for update;
+    -- Lock the person's accounts, then look again: a merge or an erasure of the same person
+    -- that committed while this one waited changed who they are. Follow it until the list
+    -- read after locking is the list locked; an erasure that committed meanwhile leaves
+    -- nothing to erase.
+    loop
+        ids := customer_management.person_accounts(person_id);
+        perform 1 from public.customers as c where c.id = any(ids) order by c.id for update;
+        person_id := customer_management.live_customer_id(person_id);
+        if person_id is null then
+            perform customer_management.raise_error(
+                'not_found', 'There is no customer with this id.', 'Check customer_id.',
+                'PT404'
+            );
+        end if;
+        exit when customer_management.person_accounts(person_id) = ids;
+    end loop;
     -- Their identifiers: every row on their accounts; the values that are theirs (active),
     -- whose claims elsewhere, codes and counters go too.
     select
-        coalesce(array_agg(ci.type || ':' || ci.value) filter (where ci.status = 'active'), '{}'),
+        coalesce(array_agg(ci.type) filter (where ci.status = 'active'), '{}'),
+        coalesce(array_agg(ci.value) filter (where ci.status = 'active'), '{}'),
         coalesce(array_agg('user:' || ci.value) filter (where ci.type = 'auth_user'), '{}'),
         coalesce(jsonb_agg(jsonb_build_object(
             'type', ci.type,
             'digest', customer_management.identifier_digest(ci.type, ci.value),
             'status', ci.status
         ) order by ci.id), '[]'::jsonb)
-    into own_keys, user_buckets, digests
+    into own_types, own_values, user_buckets, digests
     from customer_management.customer_identifiers as ci
     where ci.customer_id = any(ids);
 
     delete from customer_management.customer_identifiers as ci
     where ci.customer_id = any(ids)
-        or (ci.status = 'pending' and ci.type || ':' || ci.value = any(own_keys));
+        or (ci.status = 'pending' and (ci.value, ci.type) in (
+            select o.value, o.type from unnest(own_types, own_values) as o (type, value)
+        ));
     get diagnostics erased_identifiers = row_count;
     delete from customer_management.verifications as v
-    where v.identifier_type || ':' || v.identifier_value = any(own_keys);
+    where (v.identifier_value, v.identifier_type) in (
+        select o.value, o.type from unnest(own_types, own_values) as o (type, value)
+    );
     delete from customer_management.rate_limit_counters as r
     where r.bucket = any(user_buckets)
-        or r.bucket in (select 'identifier:' || k from unnest(own_keys) as k);
+        or r.bucket in (
+            select 'identifier:' || o.type || ':' || o.value
+            from unnest(own_types, own_values) as o (type, value)
+        );
 
     update public.orders as o
     set customer_id = null, customer_erased_at = now()
@@ -67,7 +92,7 @@ begin
     delete from public.customers as c where c.id = any(ids);
 
     perform customer_management.write_audit(
-        'erasure', live_id, null, caller, source,
+        'erasure', person_id, null, caller, source,
         jsonb_build_object(
             'reason', reason,
             'accounts', to_jsonb(ids),
