@@ -42,7 +42,8 @@ from public, anon, authenticated, service_role;
 -- Merges accounts into one survivor: the one asked for, else the one the fixed rule picks
 -- (the auth-linked account, else the oldest). Returns the merge-log ids, or null when two
 -- of them belong to different logins (never merged) or were kept separate. Raises
--- serialization_failure when one was merged away meanwhile (the caller starts over).
+-- serialization_failure when one was merged away or erased meanwhile (the caller starts
+-- over).
 create function customer_management.merge_opened_accounts(
     opened uuid[],
     caller customer_management.api_caller,
@@ -243,7 +244,13 @@ begin
     -- account until commit; one that committed first shows here, and we start over.
     perform customer_management.ensure_live_customers(array[target_customer_id]);
 
-    select * into strict customer from public.customers where id = target_customer_id;
+    select * into customer from public.customers where id = target_customer_id;
+    if not found then
+        raise exception using
+            errcode = '40001',
+            message = 'customer erased concurrently',
+            detail = 'The account this request matched was erased by another request.';
+    end if;
     return customer_management.success_response(
         customer,
         is_new,

@@ -18,9 +18,14 @@ begin
         select c.id into owner_id from public.customers as c
         where c.auth_user_id = old.id and c.merged_into is null;
         if owner_id is not null then
-            perform customer_management.erase_person(
-                owner_id, system_caller, null, 'auth_user_deleted'
-            );
+            begin
+                perform customer_management.erase_person(
+                    owner_id, system_caller, null, 'auth_user_deleted'
+                );
+            exception when sqlstate 'PT404' then
+                -- Erased by another request meanwhile: the login may go all the same.
+                null;
+            end;
         end if;
     end if;
     for released_id in

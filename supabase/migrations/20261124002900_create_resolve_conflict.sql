@@ -161,6 +161,18 @@ begin
         );
     end if;
 
+    -- Locks in the order every merge takes them: the accounts (in id order), then the
+    -- conflict. Only the accounts of a conflict this caller may resolve.
+    if action <> 'escalate' then
+        perform 1 from public.customers as c
+        where c.id in (
+            select unnest(cc.customer_ids)
+            from customer_management.customer_conflicts as cc
+            where cc.id = conflict_id and (privileged or caller.uid = any(cc.raised_by))
+        )
+        order by c.id
+        for update;
+    end if;
     select * into conflict
     from customer_management.customer_conflicts as cc
     where cc.id = conflict_id
@@ -198,9 +210,7 @@ begin
             resolved_by_uid = caller.uid, resolution_reason = reason
         where cc.id = conflict.id;
     else
-        -- The accounts are locked in id order (as every merge locks them) and re-checked.
-        perform 1 from public.customers as c
-        where c.id = any(conflict.customer_ids) order by c.id for update;
+        -- The accounts, locked above, are re-checked.
         if not customer_management.conflict_still_stands(conflict) then
             update customer_management.customer_conflicts as cc
             set status = 'outdated', resolved_at = now(), resolved_by_role = caller.role,

@@ -272,7 +272,7 @@ begin
             'invalid_reason', 'reason is longer than 1000 characters.', 'Shorten it.'
         );
     end if;
-    -- One undo at a time per merge log: the chain below is read once and stays true.
+    -- One undo at a time: undos never race each other, only merges and erasures.
     perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('merge_undo', 0));
     if not exists (
         select 1 from customer_management.merge_log as m where m.id = requested_merge_id
@@ -290,38 +290,58 @@ begin
         );
     end if;
     -- Lock every account of this merge and of the merges built on it, then look again: a
-    -- merge on those accounts that committed while this one waited builds on it too. Once
-    -- the list read after locking is the list locked, no new merge can join it.
-    loop
-        later := customer_management.merges_built_on(requested_merge_id);
-        perform 1 from public.customers as c
-        where c.id in (
-            select unnest(array[m.survivor_id, m.merged_id])
-            from customer_management.merge_log as m
-            where m.id = requested_merge_id or m.id = any(later)
-        )
-        order by c.id
-        for update;
-        exit when customer_management.merges_built_on(requested_merge_id) = later;
+    -- merge on those accounts that committed while this one waited builds on it too. Then
+    -- let go of those locks and start over, locking the whole list in id order (as merges
+    -- lock), so two requests that both grew their lists never hold each other's rows; a
+    -- deadlock with another request starts over the same way. Once the list read after
+    -- locking is the list locked, no new merge can join it.
+    for attempt in 1 .. 5 loop
+        begin
+            later := customer_management.merges_built_on(requested_merge_id);
+            perform 1 from public.customers as c
+            where c.id in (
+                select unnest(array[m.survivor_id, m.merged_id])
+                from customer_management.merge_log as m
+                where m.id = requested_merge_id or m.id = any(later)
+            )
+            order by c.id
+            for update;
+            if customer_management.merges_built_on(requested_merge_id) <> later then
+                raise exception using
+                    errcode = '40001', message = 'merges built on this one meanwhile';
+            end if;
+            if cardinality(later) > 0 and not coalesce(with_cascade, false) then
+                perform customer_management.raise_error(
+                    'undo_blocked_by_later_merges',
+                    format(
+                        'Later merges build on merge %s: %s.',
+                        requested_merge_id, array_to_string(later, ', ')
+                    ),
+                    'Undo them first, newest first, or call again with cascade => true.',
+                    'PT409'
+                );
+            end if;
+            undone := '{}'::bigint[];
+            foreach later_id in array later loop
+                perform customer_management.undo_one_merge(
+                    later_id, caller, reason, requested_merge_id
+                );
+                undone := undone || later_id;
+            end loop;
+            perform customer_management.undo_one_merge(requested_merge_id, caller, reason, null);
+            undone := undone || requested_merge_id;
+            exit;
+        exception when serialization_failure or deadlock_detected then
+            -- This attempt's locks and undos are rolled back with it; look again.
+            undone := null;
+        end;
     end loop;
-    if cardinality(later) > 0 and not coalesce(with_cascade, false) then
+    if undone is null then
         perform customer_management.raise_error(
-            'undo_blocked_by_later_merges',
-            format(
-                'Later merges build on merge %s: %s.',
-                requested_merge_id, array_to_string(later, ', ')
-            ),
-            'Undo them first, newest first, or call again with cascade => true.', 'PT409'
+            'try_again', 'The merge''s accounts were being changed by other requests.',
+            'Retry the request.', 'PT503'
         );
     end if;
-    foreach later_id in array later loop
-        perform customer_management.undo_one_merge(
-            later_id, caller, reason, requested_merge_id
-        );
-        undone := undone || later_id;
-    end loop;
-    perform customer_management.undo_one_merge(requested_merge_id, caller, reason, null);
-    undone := undone || requested_merge_id;
 
     select array_agg(distinct x) into accounts
     from customer_management.merge_log as m

@@ -8,9 +8,10 @@
 -- phone or email someone presents later. An erased phone or email can create a fresh
 -- account afterwards.
 
--- Erases the person behind a live account; returns what went.
-create function customer_management.erase_person(
-    live_id uuid,
+-- Erases a person whose accounts (ids) the caller has locked; returns what went.
+create function customer_management.erase_locked_person(
+    person_id uuid,
+    ids uuid[],
     caller customer_management.api_caller,
     source text,
     reason text
@@ -21,8 +22,6 @@ set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-    person_id uuid := live_id;
-    ids uuid[];
     own_types text[];
     own_values text[];
     user_buckets text[];
@@ -30,22 +29,6 @@ declare
     erased_identifiers integer;
     orders_kept integer;
 begin
-    -- Lock the person's accounts, then look again: a merge or an erasure of the same person
-    -- that committed while this one waited changed who they are. Follow it until the list
-    -- read after locking is the list locked; an erasure that committed meanwhile leaves
-    -- nothing to erase.
-    loop
-        ids := customer_management.person_accounts(person_id);
-        perform 1 from public.customers as c where c.id = any(ids) order by c.id for update;
-        person_id := customer_management.live_customer_id(person_id);
-        if person_id is null then
-            perform customer_management.raise_error(
-                'not_found', 'There is no customer with this id.', 'Check customer_id.',
-                'PT404'
-            );
-        end if;
-        exit when customer_management.person_accounts(person_id) = ids;
-    end loop;
     -- Their identifiers: every row on their accounts; the values that are theirs (active),
     -- whose claims elsewhere, codes and counters go too.
     select
@@ -110,11 +93,77 @@ begin
 end;
 $$;
 
-comment on function customer_management.erase_person(
-    uuid, customer_management.api_caller, text, text
+comment on function customer_management.erase_locked_person(
+    uuid, uuid[], customer_management.api_caller, text, text
 ) is
 'Deletes a person''s accounts, identifiers, claims, codes, counters and key; unlinks their '
 'orders; audits with keyed hashes only; emits erased.';
+
+revoke all on function customer_management.erase_locked_person(
+    uuid, uuid[], customer_management.api_caller, text, text
+) from public, anon, authenticated, service_role;
+
+-- Erases the person behind an account; returns what went. It locks the person's accounts,
+-- then looks again: a merge or an erasure of the same person that committed while it
+-- waited changed who they are. Then it lets go of those locks and starts over from the
+-- live account, locking the whole list in id order (as merges lock), so two requests
+-- that both grew their lists never hold each other's rows; a deadlock with another
+-- request starts over the same way. An erasure that committed meanwhile leaves nothing to
+-- erase: not_found.
+create function customer_management.erase_person(
+    live_id uuid,
+    caller customer_management.api_caller,
+    source text,
+    reason text
+) returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+    person_id uuid := live_id;
+    ids uuid[];
+    erased jsonb;
+begin
+    for attempt in 1 .. 5 loop
+        begin
+            ids := customer_management.person_accounts(person_id);
+            perform 1 from public.customers as c where c.id = any(ids) order by c.id for update;
+            person_id := customer_management.live_customer_id(person_id);
+            if person_id is null then
+                perform customer_management.raise_error(
+                    'not_found', 'There is no customer with this id.', 'Check customer_id.',
+                    'PT404'
+                );
+            end if;
+            if customer_management.person_accounts(person_id) <> ids then
+                raise exception using
+                    errcode = '40001', message = 'person changed while this request waited';
+            end if;
+            erased := customer_management.erase_locked_person(
+                person_id, ids, caller, source, reason
+            );
+            exit;
+        exception when serialization_failure or deadlock_detected then
+            -- This attempt's locks are released with it; look again.
+            null;
+        end;
+    end loop;
+    if erased is null then
+        perform customer_management.raise_error(
+            'try_again', 'The person was being changed by other requests.',
+            'Retry the request.', 'PT503'
+        );
+    end if;
+    return erased;
+end;
+$$;
+
+comment on function customer_management.erase_person(
+    uuid, customer_management.api_caller, text, text
+) is
+'Locks a person''s accounts (looking again until the list is stable) and erases them; '
+'not_found when they were erased meanwhile.';
 
 revoke all on function customer_management.erase_person(
     uuid, customer_management.api_caller, text, text

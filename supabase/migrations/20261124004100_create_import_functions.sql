@@ -207,7 +207,9 @@ begin
             raise exception using errcode = '22023', message = 'not an array';
         end if;
     exception
-        when data_exception then
+        -- A malformed value, or one too deep or large to parse (a JSON nested thousands of
+        -- levels deep): the row is rejected, the load goes on.
+        when data_exception or program_limit_exceeded then
             get stacked diagnostics code = returned_sqlstate;
             checked := null;
             checked.reject_column := step;
@@ -460,11 +462,18 @@ begin
             when v.id_problem is null and v.first_seen is null and not v.known
                 and v.reject_code is null
                 then case
-                    when s.legacy_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                        and not exists (
-                            select 1 from public.customers as c where c.id::text = s.legacy_id
-                        )
-                        then s.legacy_id::uuid
+                    -- A legacy uuid is kept as the customer's id when it is free (the
+                    -- nested case casts only what the pattern admits; the primary key
+                    -- answers the lookup).
+                    when s.legacy_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                        then case
+                            when not exists (
+                                select 1 from public.customers as c
+                                where c.id = s.legacy_id::uuid
+                            )
+                                then s.legacy_id::uuid
+                            else gen_random_uuid()
+                        end
                     else gen_random_uuid()
                 end
         end,

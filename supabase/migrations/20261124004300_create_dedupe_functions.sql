@@ -477,74 +477,85 @@ declare
     caller customer_management.api_caller := row(session_user::text, null, true);
     activated_count integer;
 begin
-    with held as (
-        select
-            ci.id,
-            ci.customer_id,
-            ci.type,
-            ci.value,
-            ci.display_value,
-            count(*) over (partition by ci.type, ci.value) as holders
-        from customer_management.import_held_identifiers as h
-        inner join customer_management.customer_identifiers as ci on h.identifier_id = ci.id
-        inner join public.customers as c on ci.customer_id = c.id
-        where ci.status = 'pending' and c.merged_into is null
-    ),
+    -- A request that makes one of these values active meanwhile wins: this statement then
+    -- fails on the unique index of active identifiers, and runs again without that value.
+    for attempt in 1 .. 3 loop
+        begin
+            with held as (
+                select
+                    ci.id,
+                    ci.customer_id,
+                    ci.type,
+                    ci.value,
+                    ci.display_value,
+                    count(*) over (partition by ci.type, ci.value) as holders
+                from customer_management.import_held_identifiers as h
+                inner join customer_management.customer_identifiers as ci on h.identifier_id = ci.id
+                inner join public.customers as c on ci.customer_id = c.id
+                where ci.status = 'pending' and c.merged_into is null
+            ),
 
-    lonely as (
-        select h.* from held as h
-        where
-            h.holders = 1
-            and not exists (
-                select 1 from customer_management.customer_identifiers as a
-                where a.value = h.value and a.type = h.type and a.status = 'active'
+            lonely as (
+                select h.* from held as h
+                where
+                    h.holders = 1
+                    and not exists (
+                        select 1 from customer_management.customer_identifiers as a
+                        where a.value = h.value and a.type = h.type and a.status = 'active'
+                    )
+                    and not customer_management.is_blocked_identifier(h.type, h.value)
+            ),
+
+            activated as (
+                update customer_management.customer_identifiers as ci
+                set status = 'active'
+                from lonely as l
+                where ci.id = l.id
+                returning ci.id, ci.customer_id, ci.type, ci.value, ci.display_value
+            ),
+
+            shown as (
+                update public.customers as c
+                set
+                    phone = coalesce(c.phone, a.phone),
+                    email = coalesce(c.email, a.email),
+                    updated_at = now()
+                from (
+                    select
+                        x.customer_id,
+                        min(x.display_value) filter (where x.type = 'phone') as phone,
+                        min(x.display_value) filter (where x.type = 'email') as email
+                    from activated as x
+                    group by x.customer_id
+                ) as a
+                where c.id = a.customer_id
+                returning c.id
+            ),
+
+            audited as (
+                insert into customer_management.audit_log (
+                    action, customer_id, actor_role, actor_uid, source, details
+                )
+                select
+                    'link', x.customer_id, caller.role, caller.uid, 'dedupe',
+                    jsonb_build_object(
+                        'identifier_type', x.type,
+                        'identifier', customer_management.identifier_digest(x.type, x.value),
+                        'reason', 'import_hold_settled'
+                    )
+                from activated as x
+                returning 1
             )
-            and not customer_management.is_blocked_identifier(h.type, h.value)
-    ),
 
-    activated as (
-        update customer_management.customer_identifiers as ci
-        set status = 'active'
-        from lonely as l
-        where ci.id = l.id
-        returning ci.id, ci.customer_id, ci.type, ci.value, ci.display_value
-    ),
-
-    shown as (
-        update public.customers as c
-        set
-            phone = coalesce(c.phone, a.phone),
-            email = coalesce(c.email, a.email),
-            updated_at = now()
-        from (
-            select
-                x.customer_id,
-                min(x.display_value) filter (where x.type = 'phone') as phone,
-                min(x.display_value) filter (where x.type = 'email') as email
-            from activated as x
-            group by x.customer_id
-        ) as a
-        where c.id = a.customer_id
-        returning c.id
-    ),
-
-    audited as (
-        insert into customer_management.audit_log (
-            action, customer_id, actor_role, actor_uid, source, details
-        )
-        select
-            'link', x.customer_id, caller.role, caller.uid, 'dedupe',
-            jsonb_build_object(
-                'identifier_type', x.type,
-                'identifier', customer_management.identifier_digest(x.type, x.value),
-                'reason', 'import_hold_settled'
-            )
-        from activated as x
-        returning 1
-    )
-
-    -- shown and audited run to completion whether read or not.
-    select count(*) into activated_count from activated;
+            -- shown and audited run to completion whether read or not.
+            select count(*) into activated_count from activated;
+            exit;
+        exception when unique_violation then
+            if attempt = 3 then
+                raise;
+            end if;
+        end;
+    end loop;
 
     delete from customer_management.import_held_identifiers as h
     using customer_management.customer_identifiers as ci

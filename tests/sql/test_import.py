@@ -249,6 +249,7 @@ def test_bad_rows_are_rejected_whole_with_line_column_and_reason(
         "Z9,3,,,,,",  # line 7: nobody
         "B1,4,,,not a date,,",  # line 8: delivery date
         "B10,5,,,,,",  # line 9: fine
+        "B1,6,,,,," + "[" * 50_000 + "]" * 50_000,  # line 10: items too deep to parse
     )
     rejects = tmp_path / "rejects.csv"
     before_rpc = table_snapshot(conn)
@@ -258,7 +259,7 @@ def test_bad_rows_are_rejected_whole_with_line_column_and_reason(
     assert summary.customers["rejected"] == 8
     assert summary.customers["placeholdersDropped"] == 3
     assert summary.orders["imported"] == 1
-    assert summary.orders["rejected"] == 7
+    assert summary.orders["rejected"] == 8
     reported = [
         (r["file"].rsplit("/", 1)[-1], int(r["line"]), r["legacy_id"], r["column"], r["code"])
         for r in rejects_of(rejects)
@@ -279,6 +280,7 @@ def test_bad_rows_are_rejected_whole_with_line_column_and_reason(
         ("orders.csv", 6, "B2", "legacy_customer_id", "customer_rejected"),
         ("orders.csv", 7, "Z9", "legacy_customer_id", "unknown_legacy_customer_id"),
         ("orders.csv", 8, "B1", "delivery_date", "invalid_delivery_date"),
+        ("orders.csv", 10, "B1", "items", "invalid_items"),
     ]
     assert all(r["detail"] for r in rejects_of(rejects))
     assert rejects_of(rejects)[6]["detail"] == "The same legacy_id is on line 2."

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from customer_management.local.rpc_session import acting_as
-from support.helpers import call_rpc
+from support.helpers import call_rpc, create_auth_user
 from support.lifecycle import rpc
 from support.reads import one
 
@@ -42,28 +42,34 @@ def wait_until_blocked(conn: Conn, application_name: str) -> None:
 
 
 def while_holding(
-    conn: Conn, db_url: str, first: Callable[[Conn], Any], second: Callable[[Conn], Any]
+    conn: Conn, db_url: str, first: Callable[[Conn], Any], *racers: Callable[[Conn], Any]
 ) -> tuple[Any, Outcome]:
-    """Run ``first`` in a service-role transaction and keep it open; run ``second`` on
-    its own connection; commit ``first`` once ``second`` waits for it. Returns what
-    ``first`` answered and what ``second`` answered (or its error)."""
-    outcome: Outcome = {}
+    """Run ``first`` in a service-role transaction and keep it open; run each racer on its
+    own connection; commit ``first`` once every racer waits for a lock. Returns what
+    ``first`` answered and what the (first) racer answered (or its error); with several
+    racers, a list of their outcomes."""
+    outcomes: list[Outcome] = [{} for _ in racers]
 
-    def run() -> None:
-        with psycopg.connect(db_url, autocommit=True, application_name="racer") as own:
+    def run(number: int) -> None:
+        name = f"racer-{number}"
+        with psycopg.connect(db_url, autocommit=True, application_name=name) as own:
             try:
-                outcome["answer"] = second(own)
+                outcomes[number]["answer"] = racers[number](own)
             except psycopg.Error as error:
-                outcome["error"] = (error.sqlstate, error.diag.message_primary)
+                outcomes[number]["error"] = (error.sqlstate, error.diag.message_primary)
 
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(racers))]
     with psycopg.connect(db_url, autocommit=True) as holder:
         with acting_as(holder, "service_role") as acting:
             answer = first(acting)
-            racer = threading.Thread(target=run)
-            racer.start()
-            wait_until_blocked(conn, "racer")
-        racer.join(timeout=30)
-    return answer, outcome
+            for number, thread in enumerate(threads):
+                thread.start()
+                wait_until_blocked(conn, f"racer-{number}")
+        for thread in threads:
+            thread.join(timeout=30)
+    if len(racers) == 1:
+        return answer, outcomes[0]
+    return answer, {"racers": outcomes}
 
 
 def merging(body: dict[str, Any]) -> Callable[[Conn], list[int]]:
@@ -214,4 +220,91 @@ def test_a_merge_waiting_for_an_erasure_of_one_account_resolves_again(
     assert "error" not in outcome, outcome
     assert outcome["answer"]["customer"]["id"] == newer
     assert left(conn, [older, newer]) == 1
+    assert violations(conn) == []
+
+
+def test_an_erasure_and_an_undo_waiting_for_one_merge_do_not_deadlock(
+    conn: Conn, db_url: str
+) -> None:
+    """Merge 0 took x into t; merge 1 (s into t) holds t and s. An erasure of s and an
+    undo of merge 0 both wait for it; once it commits, each finds its list of accounts
+    grew. Each starts over with the whole list locked in id order, so neither holds a row
+    the other waits for: both end with one of their documented answers, never a
+    deadlock."""
+    t = call_rpc(conn, {"phone": "+15556090051", "source": "chatbot"})["customer"]["id"]
+    call_rpc(conn, {"email": "x51@mail.com", "source": "webapp"})
+    call_rpc(conn, {"email": "s51@mail.com", "source": "webapp"})
+    first = call_rpc(
+        conn,
+        {
+            "phone": "+15556090051",
+            "email": "x51@mail.com",
+            "source": "webapp",
+            "mergeIfFound": True,
+        },
+    )
+    (merge_zero,) = [i for n in first["notices"] for i in n.get("mergeIds", [])]
+    assert first["customer"]["id"] == t
+    s_id = one(
+        conn,
+        "select customer_id from customer_management.customer_identifiers "
+        "where type = 'email' and value = 's51@mail.com'",
+    )
+    _, outcome = while_holding(
+        conn,
+        db_url,
+        merging({"phone": "+15556090051", "email": "s51@mail.com", "source": "webapp"}),
+        lambda own: rpc(own, "erase_customer", {"customer_id": str(s_id)}),
+        lambda own: rpc(own, "undo_merge", {"merge_id": merge_zero, "cascade": True}),
+    )
+    erased, undone = outcome["racers"]
+    assert "error" not in erased, outcome
+    assert undone.get("error") in (None, ("PT409", "customer_erased")), outcome
+    assert violations(conn) == []
+
+
+def test_deleting_a_login_waiting_for_an_erasure_of_its_customer_succeeds(
+    conn: Conn, db_url: str
+) -> None:
+    """With erase_on_auth_user_delete, deleting a login erases its customer. When an
+    erasure of that customer commits while the delete waits, there is nothing left to
+    erase, and the login goes all the same."""
+    conn.execute("update customer_management.settings set erase_on_auth_user_delete = true")
+    user_id, claims = create_auth_user(conn, email="leaving61@mail.com")
+    customer = call_rpc(
+        conn, {"email": "leaving61@mail.com", "source": "webapp"}, "authenticated", claims
+    )["customer"]["id"]
+
+    def delete_login(own: Conn) -> None:
+        own.execute("delete from auth.users where id = %s", (user_id,))
+
+    _, outcome = while_holding(conn, db_url, erasing(customer), delete_login)
+    assert "error" not in outcome, outcome
+    assert one(conn, "select count(*) from auth.users where id = %s", (user_id,)) == 0
+    assert left(conn, [customer]) == 0
+    assert violations(conn) == []
+
+
+def test_an_update_waiting_for_an_erasure_of_its_account_resolves_again(
+    conn: Conn, db_url: str
+) -> None:
+    """A returning caller adds their name while their account is being erased: once the
+    erasure commits, the request resolves again and finds nothing, so it starts a fresh
+    account, as any request after an erasure does."""
+    person = call_rpc(conn, {"phone": "+15556090071", "source": "chatbot"})["customer"]["id"]
+    # A fresh rate-limit window: the request then waits for the account's row, not for
+    # the counter the erasure deletes.
+    conn.execute("delete from customer_management.rate_limit_counters")
+    _, outcome = while_holding(
+        conn,
+        db_url,
+        erasing(person),
+        lambda own: call_rpc(
+            own, {"phone": "+15556090071", "firstName": "Ada", "source": "chatbot"}
+        ),
+    )
+    assert "error" not in outcome, outcome
+    fresh = outcome["answer"]["customer"]
+    assert fresh["id"] != person and fresh["isNewAccount"] is True
+    assert left(conn, [person]) == 0
     assert violations(conn) == []
