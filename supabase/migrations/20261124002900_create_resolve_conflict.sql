@@ -162,13 +162,19 @@ begin
     end if;
 
     -- Locks in the order every merge takes them: the accounts (in id order), then the
-    -- conflict. Only the accounts of a conflict this caller may resolve.
+    -- conflict. Only the accounts of a conflict this caller may still resolve.
     if action <> 'escalate' then
         perform 1 from public.customers as c
         where c.id in (
             select unnest(cc.customer_ids)
             from customer_management.customer_conflicts as cc
-            where cc.id = conflict_id and (privileged or caller.uid = any(cc.raised_by))
+            where
+                cc.id = conflict_id
+                and (
+                    cc.status = 'open'
+                    or (privileged and cc.status in ('escalated', 'kept_separate'))
+                )
+                and (privileged or caller.uid = any(cc.raised_by))
         )
         order by c.id
         for update;

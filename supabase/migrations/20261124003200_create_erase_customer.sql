@@ -103,15 +103,15 @@ revoke all on function customer_management.erase_locked_person(
     uuid, uuid[], customer_management.api_caller, text, text
 ) from public, anon, authenticated, service_role;
 
--- Erases the person behind an account; returns what went. It locks the person's accounts,
--- then looks again: a merge or an erasure of the same person that committed while it
--- waited changed who they are. Then it lets go of those locks and starts over from the
--- live account, locking the whole list in id order (as merges lock), so two requests
--- that both grew their lists never hold each other's rows; a deadlock with another
--- request starts over the same way. An erasure that committed meanwhile leaves nothing to
--- erase: not_found.
+-- Erases the person an account belongs to (followed through merges); returns what went.
+-- Each attempt follows account_id to its live account, lists that person's accounts, locks
+-- them in id order (as merges lock), then looks again: when a merge, an undo or an erasure
+-- of the same person committed while it waited, the attempt is rolled back (its locks go
+-- with it) and the next one starts over from account_id, so two requests that both grew
+-- their lists never hold each other's rows; a deadlock with another request starts over
+-- the same way. An erasure that committed meanwhile leaves nothing to erase: not_found.
 create function customer_management.erase_person(
-    live_id uuid,
+    account_id uuid,
     caller customer_management.api_caller,
     source text,
     reason text
@@ -121,22 +121,23 @@ volatile
 set search_path = ''
 as $$
 declare
-    person_id uuid := live_id;
+    person_id uuid;
     ids uuid[];
     erased jsonb;
 begin
     for attempt in 1 .. 5 loop
         begin
+            person_id := customer_management.live_customer_id(account_id);
             ids := customer_management.person_accounts(person_id);
             perform 1 from public.customers as c where c.id = any(ids) order by c.id for update;
-            person_id := customer_management.live_customer_id(person_id);
-            if person_id is null then
+            if customer_management.live_customer_id(account_id) is null then
                 perform customer_management.raise_error(
                     'not_found', 'There is no customer with this id.', 'Check customer_id.',
                     'PT404'
                 );
             end if;
-            if customer_management.person_accounts(person_id) <> ids then
+            if customer_management.live_customer_id(account_id) <> person_id
+                or customer_management.person_accounts(person_id) <> ids then
                 raise exception using
                     errcode = '40001', message = 'person changed while this request waited';
             end if;
@@ -178,14 +179,19 @@ set search_path = ''
 as $$
 declare
     caller customer_management.api_caller := customer_management.current_caller();
+    target uuid;
 begin
     if char_length(reason) > 1000 then
         perform customer_management.raise_error(
             'invalid_reason', 'reason is longer than 1000 characters.', 'Shorten it.'
         );
     end if;
+    target := customer_management.target_customer(customer_id, caller.trusted);
+    -- The service role erases the person of the id it names, followed at each attempt (a
+    -- concurrent undo may split it from the account it was merged into); an end user only
+    -- their own live account.
     return customer_management.erase_person(
-        customer_management.target_customer(customer_id, caller.trusted),
+        case when caller.trusted then customer_id else target end,
         caller,
         case when caller.trusted then 'support' else 'webapp' end,
         coalesce(reason, 'erasure request')

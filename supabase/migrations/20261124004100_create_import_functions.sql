@@ -465,7 +465,7 @@ begin
                     -- A legacy uuid is kept as the customer's id when it is free (the
                     -- nested case casts only what the pattern admits; the primary key
                     -- answers the lookup).
-                    when s.legacy_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                    when s.legacy_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                         then case
                             when not exists (
                                 select 1 from public.customers as c

@@ -232,7 +232,7 @@ def test_an_erasure_and_an_undo_waiting_for_one_merge_do_not_deadlock(
     the other waits for: both end with one of their documented answers, never a
     deadlock."""
     t = call_rpc(conn, {"phone": "+15556090051", "source": "chatbot"})["customer"]["id"]
-    call_rpc(conn, {"email": "x51@mail.com", "source": "webapp"})
+    x = call_rpc(conn, {"email": "x51@mail.com", "source": "webapp"})["customer"]["id"]
     call_rpc(conn, {"email": "s51@mail.com", "source": "webapp"})
     first = call_rpc(
         conn,
@@ -259,7 +259,17 @@ def test_an_erasure_and_an_undo_waiting_for_one_merge_do_not_deadlock(
     )
     erased, undone = outcome["racers"]
     assert "error" not in erased, outcome
-    assert undone.get("error") in (None, ("PT409", "customer_erased")), outcome
+    assert str(s_id) in erased["answer"]["customerIds"], outcome
+    assert left(conn, [str(s_id)]) == 0
+    if "error" in undone:
+        # The erasure went first: the whole person (t, x and s) is gone, and so is what
+        # the undo would have restored.
+        assert undone["error"] == ("PT409", "customer_erased"), outcome
+        assert left(conn, [t, x]) == 0
+    else:
+        # The undo went first: t and x are apart again and stay; s alone was erased.
+        assert erased["answer"]["customerIds"] == [str(s_id)], outcome
+        assert left(conn, [t, x]) == 2
     assert violations(conn) == []
 
 
@@ -307,4 +317,37 @@ def test_an_update_waiting_for_an_erasure_of_its_account_resolves_again(
     fresh = outcome["answer"]["customer"]
     assert fresh["id"] != person and fresh["isNewAccount"] is True
     assert left(conn, [person]) == 0
+    assert violations(conn) == []
+
+
+def test_an_erasure_waiting_for_an_undo_erases_the_account_it_named(
+    conn: Conn, db_url: str
+) -> None:
+    """s was merged into t. While an undo of that merge holds both, the service role asks to
+    erase s, which today is part of t's person. Once the undo commits, s is a person of its
+    own again: s is erased, and t, which the request did not name, stays."""
+    t, s_id = two_accounts(conn, "+15556090081", "named81@mail.com")
+    merged = call_rpc(
+        conn,
+        {
+            "phone": "+15556090081",
+            "email": "named81@mail.com",
+            "source": "webapp",
+            "mergeIfFound": True,
+        },
+    )
+    (merge_id,) = [i for n in merged["notices"] for i in n.get("mergeIds", [])]
+
+    def undoing(acting: Conn) -> Any:
+        return acting.execute("select public.undo_merge(%s)", (merge_id,)).fetchone()
+
+    _, outcome = while_holding(
+        conn,
+        db_url,
+        undoing,
+        lambda own: rpc(own, "erase_customer", {"customer_id": s_id}),
+    )
+    assert "error" not in outcome, outcome
+    assert outcome["answer"]["customerIds"] == [s_id]
+    assert left(conn, [s_id]) == 0 and left(conn, [t]) == 1
     assert violations(conn) == []
