@@ -171,8 +171,8 @@ revoke all on function customer_management.refreshed_customer(
 -- Applies refreshed_customer to an account. The row is read without a lock first and
 -- locked only when something changes, so a returning customer's lookup writes nothing
 -- (no row lock, no WAL) and commits without waiting for a flush. Returns changed fields.
--- Raises serialization_failure when the account was erased meanwhile: resolve_customer
--- then resolves again.
+-- An account erased meanwhile has nothing to refresh: the caller's ensure_live_customers
+-- then notices it is gone.
 create function customer_management.refresh_customer(
     target_customer_id uuid,
     request customer_management.resolution_request,
@@ -188,19 +188,18 @@ declare
     changed text [];
 begin
     select * into before_row from public.customers where id = target_customer_id;
-    if found then
-        after_row := customer_management.refreshed_customer(before_row, request, held);
-        if to_jsonb(after_row) = to_jsonb(before_row) then
-            return '{}'::text [];
-        end if;
-        select * into before_row from public.customers where id = target_customer_id
-        for no key update;
-    end if;
     if not found then
-        raise exception using
-            errcode = '40001',
-            message = 'customer erased concurrently',
-            detail = 'The account this request matched was erased by another request.';
+        return '{}'::text [];
+    end if;
+    after_row := customer_management.refreshed_customer(before_row, request, held);
+    if to_jsonb(after_row) = to_jsonb(before_row) then
+        return '{}'::text [];
+    end if;
+
+    select * into before_row from public.customers where id = target_customer_id
+    for no key update;
+    if not found then
+        return '{}'::text [];
     end if;
     after_row := customer_management.refreshed_customer(before_row, request, held);
     select coalesce(array_agg(b.key order by b.key), '{}') into changed

@@ -240,17 +240,11 @@ begin
             jsonb_build_object('fields', to_jsonb(changed))
         );
     end if;
-    -- Anything written above holds a lock that keeps a concurrent merge off this
-    -- account until commit; one that committed first shows here, and we start over.
-    perform customer_management.ensure_live_customers(array[target_customer_id]);
-
+    -- Anything written above holds a lock that keeps a concurrent merge or erasure off
+    -- this account until commit; one that committed first, even after the row was read,
+    -- shows in the check after the read, and we start over.
     select * into customer from public.customers where id = target_customer_id;
-    if not found then
-        raise exception using
-            errcode = '40001',
-            message = 'customer erased concurrently',
-            detail = 'The account this request matched was erased by another request.';
-    end if;
+    perform customer_management.ensure_live_customers(array[target_customer_id]);
     return customer_management.success_response(
         customer,
         is_new,

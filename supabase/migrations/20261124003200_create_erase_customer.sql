@@ -122,6 +122,7 @@ set search_path = ''
 as $$
 declare
     person_id uuid;
+    followed uuid;
     ids uuid[];
     erased jsonb;
 begin
@@ -130,14 +131,14 @@ begin
             person_id := customer_management.live_customer_id(account_id);
             ids := customer_management.person_accounts(person_id);
             perform 1 from public.customers as c where c.id = any(ids) order by c.id for update;
-            if customer_management.live_customer_id(account_id) is null then
+            followed := customer_management.live_customer_id(account_id);
+            if followed is null then
                 perform customer_management.raise_error(
                     'not_found', 'There is no customer with this id.', 'Check customer_id.',
                     'PT404'
                 );
             end if;
-            if customer_management.live_customer_id(account_id) <> person_id
-                or customer_management.person_accounts(person_id) <> ids then
+            if followed <> person_id or customer_management.person_accounts(person_id) <> ids then
                 raise exception using
                     errcode = '40001', message = 'person changed while this request waited';
             end if;

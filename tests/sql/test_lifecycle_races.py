@@ -41,13 +41,12 @@ def wait_until_blocked(conn: Conn, application_name: str) -> None:
     raise AssertionError(f"{application_name} never waited for a lock")
 
 
-def while_holding(
-    conn: Conn, db_url: str, first: Callable[[Conn], Any], *racers: Callable[[Conn], Any]
-) -> tuple[Any, Outcome]:
+def while_holding_all(
+    conn: Conn, db_url: str, first: Callable[[Conn], Any], racers: list[Callable[[Conn], Any]]
+) -> tuple[Any, list[Outcome]]:
     """Run ``first`` in a service-role transaction and keep it open; run each racer on its
     own connection; commit ``first`` once every racer waits for a lock. Returns what
-    ``first`` answered and what the (first) racer answered (or its error); with several
-    racers, a list of their outcomes."""
+    ``first`` answered and what each racer answered (or its error)."""
     outcomes: list[Outcome] = [{} for _ in racers]
 
     def run(number: int) -> None:
@@ -67,9 +66,15 @@ def while_holding(
                 wait_until_blocked(conn, f"racer-{number}")
         for thread in threads:
             thread.join(timeout=30)
-    if len(racers) == 1:
-        return answer, outcomes[0]
-    return answer, {"racers": outcomes}
+    return answer, outcomes
+
+
+def while_holding(
+    conn: Conn, db_url: str, first: Callable[[Conn], Any], second: Callable[[Conn], Any]
+) -> tuple[Any, Outcome]:
+    """``while_holding_all`` with one racer: what ``first`` and ``second`` answered."""
+    answer, (outcome,) = while_holding_all(conn, db_url, first, [second])
+    return answer, outcome
 
 
 def merging(body: dict[str, Any]) -> Callable[[Conn], list[int]]:
@@ -250,14 +255,16 @@ def test_an_erasure_and_an_undo_waiting_for_one_merge_do_not_deadlock(
         "select customer_id from customer_management.customer_identifiers "
         "where type = 'email' and value = 's51@mail.com'",
     )
-    _, outcome = while_holding(
+    _, (erased, undone) = while_holding_all(
         conn,
         db_url,
         merging({"phone": "+15556090051", "email": "s51@mail.com", "source": "webapp"}),
-        lambda own: rpc(own, "erase_customer", {"customer_id": str(s_id)}),
-        lambda own: rpc(own, "undo_merge", {"merge_id": merge_zero, "cascade": True}),
+        [
+            lambda own: rpc(own, "erase_customer", {"customer_id": str(s_id)}),
+            lambda own: rpc(own, "undo_merge", {"merge_id": merge_zero, "cascade": True}),
+        ],
     )
-    erased, undone = outcome["racers"]
+    outcome = {"erasure": erased, "undo": undone}
     assert "error" not in erased, outcome
     assert str(s_id) in erased["answer"]["customerIds"], outcome
     assert left(conn, [str(s_id)]) == 0
