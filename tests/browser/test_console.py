@@ -269,7 +269,7 @@ def test_agent_merges_scenario_3_then_undoes_it(
 
     # Search by the line written another way finds that account, by its own phone.
     page.get_by_role("link", name="Find a customer").click()
-    page.get_by_label("Phone").fill("(555) 222-9999")
+    page.get_by_label("Phone", exact=True).fill("(555) 222-9999")
     page.get_by_role("button", name="Search").click()
     result = page.locator(f'[data-customer="{scenario.chatbot_account}"]')
     result.wait_for()
