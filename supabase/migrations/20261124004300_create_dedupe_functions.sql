@@ -41,13 +41,17 @@ comment on function customer_management.is_blocked_identifier(text, text) is
 revoke all on function customer_management.is_blocked_identifier(text, text)
 from public, anon, authenticated, service_role;
 
--- Finds the groups. One query finds the shared identifiers and their live holders and
--- numbers the holders in survivor order (choose_survivor's rule: the auth-linked account,
--- else the oldest, then by id); union-find joins the holders of each identifier, keeping
--- the smallest number as a set's root, so a group's root is its survivor (unless two of
--- its accounts have logins: then it has none and becomes a conflict). Near-linear, one
--- pass. Returns the groups in survivor order, with what to do with each; it only reads, so
--- a dry run changes nothing.
+-- Finds the groups. One query finds the shared identifiers and their live holders, the ties
+-- between accounts they make, and numbers the accounts in survivor order (choose_survivor's
+-- rule: the auth-linked account, else the oldest, then by id); union-find joins the two ends
+-- of each tie, keeping the smallest number as a set's root, so a group's root is its
+-- survivor (unless two of its accounts have logins: then it has none and becomes a
+-- conflict). Near-linear, one pass. Returns the groups in survivor order, with what to do
+-- with each; it only reads, so a dry run changes nothing.
+--
+-- It always reads every held identifier at once, and the row estimates of its steps are
+-- poor: JIT would compile for a cost that is not there, and a parallel plan would be chosen
+-- for statements PL/pgSQL runs without workers, so both are off.
 create function customer_management.dedupe_plan(max_group_size integer default 10)
 returns table (
     group_no bigint,
@@ -60,19 +64,25 @@ language plpgsql
 stable
 set search_path = ''
 set work_mem = '256MB'
+set jit = off
+set max_parallel_workers_per_gather = 0
 as $$
 declare
-    edges integer[];
-    tie_keys text[];
     accounts uuid[];
     logins integer[];
+    end_nodes integer[];
+    end_ties integer[];
+    held_nodes integer[];
+    tie_keys text[];
+    owner integer[];
     parent integer[];
-    node_count integer;
     blocked text[];
     blocked_domains text[];
     blocked_subdomains text[];
+    has_decisions boolean;
     a integer;
     b integer;
+    t integer;
 begin
     if max_group_size is null or max_group_size < 2 then
         perform customer_management.raise_error(
@@ -91,30 +101,23 @@ begin
     into blocked, blocked_domains, blocked_subdomains
     from customer_management.blocked_values as bv;
 
-    -- The held identifiers of live accounts (not blocked). Each ties its account to the
-    -- account holding the same value active (an active identifier is always on a live
-    -- account: a merge moves or demotes the merged account's), or, when none does, to the
-    -- first account holding it held too. The tying identifier is named by that active row,
-    -- or that first held row. The accounts are numbered in survivor order.
+    -- The held identifiers (not blocked), each with the account holding the same value
+    -- active, if one does (an active identifier is always on a live account: a merge moves
+    -- or demotes the merged account's).
     with held as materialized (
         select
             ci.id,
             ci.customer_id,
             ci.type,
             ci.value,
-            c.created_at,
-            c.auth_user_id is not null as login,
-            a.id as active_id,
             a.customer_id as active_customer_id
         from customer_management.import_held_identifiers as h
         inner join customer_management.customer_identifiers as ci on h.identifier_id = ci.id
-        inner join public.customers as c on ci.customer_id = c.id
         left join customer_management.customer_identifiers as a
             on ci.value = a.value and ci.type = a.type and a.status = 'active'
         where
             ci.status = 'pending'
             and ci.type in ('phone', 'email')
-            and c.merged_into is null
             and ci.value <> all(blocked)
             and (
                 ci.type <> 'email'
@@ -125,104 +128,94 @@ begin
             )
     ),
 
+    -- The ties, numbered: a held identifier ties its account to the account holding the
+    -- value active, or, when none does, to the first live account holding it held too
+    -- (that first one ties nothing itself). A tie is named "type value".
     ties as materialized (
-        select
-            h.customer_id as held_id,
-            h.created_at as held_created,
-            h.login as held_login,
-            h.active_customer_id as other_id,
-            o.created_at as other_created,
-            o.auth_user_id is not null as other_login,
-            h.type || ' ' || h.value as tie
-        from held as h
-        inner join public.customers as o on h.active_customer_id = o.id
-        union all
-        select
-            r.customer_id,
-            r.created_at,
-            r.login,
-            f.customer_id,
-            f.created_at,
-            f.login,
-            f.type || ' ' || f.value
+        select (row_number() over ())::integer as tie_no, t.*
         from (
             select
-                h.id,
-                h.customer_id,
-                h.created_at,
-                h.login,
-                min(h.id) over (partition by h.type, h.value) as first_id
+                h.customer_id as held_id,
+                h.active_customer_id as other_id,
+                h.type || ' ' || h.value as tie
             from held as h
-            where h.active_id is null
-        ) as r
-        inner join held as f on r.first_id = f.id
-        where r.id <> r.first_id
+            where h.active_customer_id is not null
+            union all
+            select f.customer_id, f.first_id, f.type || ' ' || f.value
+            from (
+                select
+                    h.customer_id,
+                    h.type,
+                    h.value,
+                    row_number() over w as n,
+                    first_value(h.customer_id) over w as first_id
+                from held as h
+                inner join public.customers as c on h.customer_id = c.id
+                where h.active_customer_id is null and c.merged_into is null
+                window w as (partition by h.type, h.value order by h.id)
+            ) as f
+            where f.n > 1
+        ) as t
     ),
 
-    numbered_ties as materialized (
-        select (row_number() over ())::integer as tie_no, t.* from ties as t
+    -- Both ends of every tie; the held end carries the tie's name.
+    ends as (
+        select t.tie_no, t.held_id as customer_id, true as held, t.tie from ties as t
+        union all
+        select t.tie_no, t.other_id, false, null from ties as t
     ),
 
-    -- Both ends of every tie, each account numbered by its rank in survivor order.
-    ends as materialized (
+    -- The ends with their accounts, in survivor order, each account numbered by its rank in
+    -- it (first marks an account's first end). A tie whose held account was merged away
+    -- ties nothing: its held end is dropped (its other end then ties no one).
+    ranked as (
         select
             e.tie_no,
-            e.side,
             e.customer_id,
-            e.login,
+            e.held,
             e.tie,
-            dense_rank() over (
-                order by e.login desc, e.created_at, e.customer_id
-            )::integer as node
-        from (
-            select
-                t.tie_no,
-                0 as side,
-                t.held_id as customer_id,
-                t.held_created as created_at,
-                t.held_login as login,
-                t.tie
-            from numbered_ties as t
-            union all
-            select t.tie_no, 1, t.other_id, t.other_created, t.other_login, t.tie
-            from numbered_ties as t
-        ) as e
-    ),
-
-    nodes as (
-        select distinct on (e.node) e.node, e.customer_id, e.login
+            c.auth_user_id is not null as login,
+            c.created_at,
+            (dense_rank() over w)::integer as node,
+            rank() over w = row_number() over w as first
         from ends as e
-        order by e.node
+        inner join public.customers as c on e.customer_id = c.id
+        where not e.held or c.merged_into is null
+        window w as (order by c.auth_user_id is not null desc, c.created_at, c.id)
     )
 
+    -- Read in survivor order (the order ranked already has: no second sort), so accounts and
+    -- logins are indexed by number.
     select
-        (select coalesce(array_agg(e.node order by e.tie_no, e.side), '{}') from ends as e),
-        (
-            select coalesce(array_agg(e.tie order by e.tie_no), '{}')
-            from ends as e where e.side = 0
-        ),
-        n.accounts,
-        n.logins
-    into edges, tie_keys, accounts, logins
+        coalesce(array_agg(r.customer_id) filter (where r.first), '{}'),
+        coalesce(array_agg(r.login::integer) filter (where r.first), '{}'),
+        coalesce(array_agg(r.node), '{}'),
+        coalesce(array_agg(r.tie_no), '{}'),
+        coalesce(array_agg(r.node) filter (where r.held), '{}'),
+        coalesce(array_agg(r.tie) filter (where r.held), '{}')
+    into accounts, logins, end_nodes, end_ties, held_nodes, tie_keys
     from (
-        select
-            coalesce(array_agg(d.customer_id order by d.node), '{}') as accounts,
-            coalesce(array_agg(d.login::integer order by d.node), '{}') as logins
-        from nodes as d
-    ) as n;
+        select x.* from ranked as x order by x.login desc, x.created_at, x.customer_id
+    ) as r;
 
-    -- Union-find: a root is the smallest node of its set, so its survivor; a node's parent
+    -- Union-find over the ends: the first end of a tie seen is its owner, the second is
+    -- joined to it. A root is the smallest node of its set, so its survivor; a node's parent
     -- is never larger than itself, so one ascending pass at the end leaves every node on
     -- its root.
-    node_count := cardinality(accounts);
-    parent := array(select g from generate_series(1, node_count) as g);
-    for i in 1..cardinality(tie_keys) loop
-        a := edges[2 * i - 1];
+    parent := array(select g from generate_series(1, cardinality(accounts)) as g);
+    owner := array_fill(0, array[cardinality(end_ties)]);
+    for i in 1..cardinality(end_nodes) loop
+        t := end_ties[i];
+        a := owner[t];
+        b := end_nodes[i];
+        if a = 0 then
+            owner[t] := b;
+            continue;
+        end if;
         while parent[a] <> a loop
             parent[a] := parent[parent[a]];
             a := parent[a];
         end loop;
-        b := edges[2 * i];
         while parent[b] <> b loop
             parent[b] := parent[parent[b]];
             b := parent[b];
@@ -233,26 +226,42 @@ begin
             parent[a] := b;
         end if;
     end loop;
-    for i in 1..node_count loop
+    for i in 1..cardinality(parent) loop
         parent[i] := parent[parent[i]];
     end loop;
 
+    -- Decisions made earlier (read below only when there are any): kept separate or
+    -- escalated conflicts, merges that were undone.
+    has_decisions := exists (
+        select 1 from customer_management.customer_conflicts as cc
+        where cc.status in ('kept_separate', 'escalated')
+    ) or exists (select 1 from customer_management.merge_undos as u);
+
     return query
+    -- Each group's members in survivor order: fed sorted by (root, number), so the
+    -- aggregate needs no sort of its own per group.
     with members as (
         select
-            parent[m.node] as root,
-            array_agg(m.customer_id order by m.node) as member_ids,
-            sum(logins[m.node]) as login_count
-        from unnest(accounts) with ordinality as m (customer_id, node)
-        group by parent[m.node]
+            m.root,
+            array_agg(m.customer_id) as member_ids,
+            sum(m.login) as login_count
+        from (
+            select parent[x.node] as root, x.node, x.customer_id, logins[x.node] as login
+            from unnest(accounts) with ordinality as x (customer_id, node)
+            order by root, x.node
+        ) as m
+        group by m.root
     ),
 
+    -- Each group's ties, distinct and sorted, the same way.
     tied as (
-        select
-            parent[edges[2 * k.tie_no - 1]] as root,
-            array_agg(distinct k.tie order by k.tie) as ties
-        from unnest(tie_keys) with ordinality as k (tie, tie_no)
-        group by parent[edges[2 * k.tie_no - 1]]
+        select k.root, array_agg(k.tie) as ties
+        from (
+            select distinct on (root, x.tie) parent[held_nodes[x.tie_no]] as root, x.tie
+            from unnest(tie_keys) with ordinality as x (tie, tie_no)
+            order by root, x.tie
+        ) as k
+        group by k.root
     ),
 
     -- Decisions made earlier about some of a group's accounts: kept separate or escalated
@@ -260,10 +269,7 @@ begin
     member_roots as (
         select x.customer_id, parent[x.node] as root
         from unnest(accounts) with ordinality as x (customer_id, node)
-        where
-            exists (select 1 from customer_management.customer_conflicts as cc
-                where cc.status in ('kept_separate', 'escalated'))
-            or exists (select 1 from customer_management.merge_undos as u)
+        where has_decisions
     ),
 
     decided as (
@@ -283,19 +289,20 @@ begin
         where s.root = d.root
     )
 
+    -- A group is the members and ties of one root (a number in no tie is no group).
     select
         row_number() over (order by m.root),
         case
             when cardinality(m.member_ids) > max_group_size then 'too_large'
-            when exists (
+            when has_decisions and exists (
                 select 1 from decided as d
                 where d.root = m.root and d.decision = 'kept_separate'
             ) then 'kept_separate'
-            when exists (
+            when has_decisions and exists (
                 select 1 from decided as d
                 where d.root = m.root and d.decision = 'undone_before'
             ) then 'undone_before'
-            when exists (
+            when has_decisions and exists (
                 select 1 from decided as d where d.root = m.root and d.decision = 'escalated'
             ) then 'escalated'
             when m.login_count > 1 then 'conflict'
@@ -307,7 +314,6 @@ begin
     from members as m
     inner join tied as t on m.root = t.root
     order by m.root;
-
 end;
 $$;
 
