@@ -330,6 +330,32 @@ def test_a_held_identifier_nobody_else_holds_any_more_becomes_active(
     )
 
 
+def test_accounts_holding_a_value_nobody_holds_active_are_one_group(
+    conn: Conn, db_url: str, tmp_path: Path
+) -> None:
+    import_rows(
+        db_url,
+        tmp_path,
+        "N1,Nan,First,201-555-0133,,,2020-01-01",
+        "N2,Nan,Second,201-555-0133,,,2020-02-01",
+        "N3,Nan,Third,201-555-0133,,,2020-03-01",
+    )
+    first, second, third = (account_of(conn, n) for n in ("N1", "N2", "N3"))
+    # A DBA takes the phone off the account holding it active: the two held copies remain.
+    conn.execute(
+        "delete from customer_management.customer_identifiers where customer_id = %s", (first,)
+    )
+    conn.execute("update public.customers set phone = null where id = %s", (first,))
+    planned = dedupe.dry_run(db_url).groups
+    assert [(g["memberIds"], g["survivorId"], g["ties"]) for g in planned] == [
+        ([second, third], second, [{"type": "phone", "value": "+12015550133"}])
+    ]
+    result = apply(db_url)
+    assert [g["outcome"] for g in result.groups] == ["merged"]
+    # What the merge left on the tombstone ties nobody: a rerun finds nothing to do.
+    assert dedupe.dry_run(db_url).groups == []
+
+
 def test_an_existing_account_and_its_imported_duplicates_merge(
     conn: Conn, db_url: str, tmp_path: Path
 ) -> None:
