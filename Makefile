@@ -194,6 +194,6 @@ bench: $(VENV)/.installed postgres ## a few minutes: 10k-1M customers against pg
 	$(PY) -m pip install --quiet -e '.[bench-splink]'
 	$(PY) -m customer_management.dev.bench $(ARGS)
 
-bench-full: $(VENV)/.installed postgres ## under an hour: adds 10M customers, 30 s per point
+bench-full: $(VENV)/.installed postgres ## under an hour: adds 10M customers, 15 s per point; writes bench/full/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[bench-splink]'
 	$(PY) -m customer_management.dev.bench --full $(ARGS)

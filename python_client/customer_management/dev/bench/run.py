@@ -115,7 +115,7 @@ def benchmark(url: str, sizes: tuple[int, ...], seconds: int, rounds: int) -> di
     loaded = 0
     for size in sizes:
         say(f"loading customers {loaded:,} .. {size:,} with COPY")
-        data.load(url, loaded, size)
+        data.load_in_parallel(url, loaded, size)
         loaded = size
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("vacuum analyze")
@@ -156,9 +156,11 @@ def benchmark(url: str, sizes: tuple[int, ...], seconds: int, rounds: int) -> di
 def main(argv: list[str] | None = None) -> int:
     """Start a durable throwaway server, measure, write the report."""
     parser = argparse.ArgumentParser(prog="python -m customer_management.dev.bench")
-    parser.add_argument("--full", action="store_true", help="10M customers, 30 s per point")
+    parser.add_argument("--full", action="store_true", help="10M customers, 15 s per point")
     parser.add_argument("--seconds", type=int, default=None, help="seconds per point")
-    parser.add_argument("--out", type=Path, default=Path("bench"), help="report directory")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report directory (bench, or bench/full)"
+    )
     parser.add_argument(
         "--sizes", default=None, help="customer counts, comma-separated (a trial run)"
     )
@@ -169,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes: tuple[int, ...] = FULL_SIZES if args.full else QUICK_SIZES
     if args.sizes:
         sizes = tuple(int(size) for size in args.sizes.split(","))
-    seconds = args.seconds or (30 if args.full else 5)
+    seconds = args.seconds or (15 if args.full else 5)
+    out: Path = args.out or (Path("bench/full") if args.full else Path("bench"))
     rounds = 3 if args.full else 2
     state_dir = Path(tempfile.mkdtemp(prefix="customer-management-bench-"))
     server = LocalPostgres(state_dir, port=free_port(), settings=DURABLE_SETTINGS)
@@ -189,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             shutil.rmtree(state_dir, ignore_errors=True)
     results["machine"]["wall_seconds"] = round(time.monotonic() - started)
-    report.write(args.out, results)
-    say(f"wrote {args.out / 'RESULTS.md'} in {results['machine']['wall_seconds']} s")
+    report.write(out, results)
+    say(f"wrote {out / 'RESULTS.md'} in {results['machine']['wall_seconds']} s")
     for check in results["targets"]:
         print(
             f"{check['target']}: {check['value']}{check['unit']} (goal {check['goal']}"
