@@ -40,6 +40,10 @@ def ratio(a: float, b: float) -> float:
     return round(100 * a / b, 1) if b else 0.0
 
 
+# The table size of the scale target (lookup p50 there against the smallest size).
+SCALE_TARGET_CUSTOMERS = 1_000_000
+
+
 def targets(
     runs: list[Run], scale: list[dict[str, Any]], http_runs: list[HttpRun]
 ) -> list[dict[str, Any]]:
@@ -63,8 +67,11 @@ def targets(
         add(
             "lookup p99 / p50 (8 clients)", round(lookup.p99_ms / lookup.p50_ms, 2), 3.0, False, "x"
         )
-    if len(scale) >= 2:
-        smallest, largest = scale[0], scale[-1]
+    # The scale target is 1M against 10k; a larger size (bench-full's 10M) is
+    # reported in the scale table beside it.
+    within = [point for point in scale if point["customers"] <= SCALE_TARGET_CUSTOMERS]
+    if len(within) >= 2:
+        smallest, largest = within[0], within[-1]
         add(
             f"lookup p50 at {largest['customers']:,} / at {smallest['customers']:,}",
             round(largest["p50_ms"] / smallest["p50_ms"], 2),
