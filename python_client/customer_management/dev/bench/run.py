@@ -88,7 +88,7 @@ def interleaved(
 ) -> list[workloads.Run]:
     """Every workload at one client count, in ``rounds`` interleaved rounds so that a noisy
     moment of a shared machine does not land on one workload only; the median run of each."""
-    names = ("select-only", "noop", "lookup", "create", "tpcb-like", "mix")
+    names = ("select-only", "noop", "counted-noop", "lookup", "create", "tpcb-like", "mix")
     measured: dict[str, list[workloads.Run]] = {name: [] for name in names}
     for round_number in range(rounds):
         for name in names:

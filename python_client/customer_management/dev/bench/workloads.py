@@ -35,6 +35,26 @@ language sql volatile security invoker set search_path = '' as 'select $1';
 grant usage on schema bench to service_role;
 grant execute on function bench.noop(jsonb) to service_role;
 """
+# The no-op plus the one write every lookup makes: the kit's own apply_rate_limit counting
+# the call against the caller's line (the service role's per-identifier limit). Between
+# ``noop`` and ``counted-noop`` is what that write costs; between ``counted-noop`` and
+# ``lookup``, everything else the lookup does.
+COUNTED_NOOP_SQL = """
+create or replace function bench.counted_noop(request jsonb) returns jsonb
+language plpgsql volatile security definer set search_path = '' as $$
+begin
+    perform customer_management.apply_rate_limit(
+        row('service_role', null, true)::customer_management.api_caller,
+        array[row(
+            'phone', request ->> 'phone', request ->> 'phone', true, true
+        )::customer_management.identifier_claim]
+    );
+    return request;
+end;
+$$;
+revoke all on function bench.counted_noop(jsonb) from public;
+grant execute on function bench.counted_noop(jsonb) to service_role;
+"""
 
 
 def _rpc_script(pick: str, call: str) -> str:
@@ -55,6 +75,7 @@ def scripts(customers: int) -> dict[str, str]:
     pair = f"\\set n random(0, {customers - 2})\n\\set m :n + 1"
     return {
         "noop": _rpc_script(pick, f"bench.noop({lookup_body(':n')})"),
+        "counted-noop": _rpc_script(pick, f"bench.counted_noop({lookup_body(':n')})"),
         "lookup": _rpc_script(pick, f"public.customer_management({lookup_body(':n')})"),
         "create": _rpc_script(
             new,
@@ -96,7 +117,8 @@ def pgbench_binary() -> str:
 
 
 def initialise_baselines(url: str, scale: int) -> None:
-    """pgbench's own tables (for ``-S`` and TPC-B-like) and the no-op RPC."""
+    """pgbench's own tables (for ``-S`` and TPC-B-like), the no-op RPC and the counted
+    no-op."""
     subprocess.run(
         [pgbench_binary(), "-i", "-q", "-s", str(scale), url],
         check=True,
@@ -107,6 +129,7 @@ def initialise_baselines(url: str, scale: int) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(NOOP_SQL)
+        conn.execute(COUNTED_NOOP_SQL)
 
 
 def run(
