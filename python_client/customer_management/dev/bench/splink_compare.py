@@ -58,13 +58,14 @@ group by l.legacy_id
 LEGACY_QUERY = "select customer_id::text, legacy_id from customer_management.legacy_ids"
 # What the kit's grouping must read before it groups anything: each held identifier with the
 # account holding its value, and the accounts at both ends (their survivor keys). One join,
-# counted, under dedupe_plan's own settings; timed beside the grouping to show how much of
-# it is reading.
-INPUT_SETTINGS = (
-    "set jit = off",
-    "set work_mem = '256MB'",
-    "set max_parallel_workers_per_gather = 0",
-)
+# counted, under dedupe_plan's own settings (read from its definition); timed beside the
+# grouping to show how much of it is reading.
+PLAN_SETTINGS_QUERY = """
+select split_part(s, '=', 1), substr(s, strpos(s, '=') + 1)
+from pg_catalog.pg_proc as p, unnest(p.proconfig) as s
+where p.oid = 'customer_management.dedupe_plan(integer)'::regprocedure
+    and split_part(s, '=', 1) <> 'search_path'
+"""
 INPUT_QUERY = """
 select count(*), count(held.created_at), count(holder.created_at)
 from customer_management.import_held_identifiers as h
@@ -131,8 +132,8 @@ def kit_groups(url: str) -> tuple[list[list[str]], float]:
 def input_seconds(url: str) -> float:
     """The time of INPUT_QUERY: the reading the kit's grouping cannot skip."""
     with psycopg.connect(url) as conn:
-        for setting in INPUT_SETTINGS:
-            conn.execute(setting)
+        for name, value in conn.execute(PLAN_SETTINGS_QUERY).fetchall():
+            conn.execute("select pg_catalog.set_config(%s, %s, false)", (name, value))
         started = time.perf_counter()
         conn.execute(INPUT_QUERY).fetchall()
         return time.perf_counter() - started
