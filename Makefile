@@ -163,8 +163,8 @@ contract: $(VENV)/.installed ## regenerate the Python and TypeScript types from 
 	$(PY) -m customer_management.dev.contract_codegen
 
 lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_check
-	$(VENV)/bin/ruff check python_client tests
-	$(VENV)/bin/ruff format --check python_client tests
+	$(VENV)/bin/ruff check python_client bench tests
+	$(VENV)/bin/ruff format --check python_client bench tests
 	$(VENV)/bin/sqlfluff lint $(SQL_DIRS)
 	$(VENV)/bin/mypy
 	$(PY) -m customer_management.dev.contract_codegen --check
@@ -192,8 +192,8 @@ db-stop: ## stop the local database
 # Splink and DuckDB (the deduplication baseline) only ever go into the benchmark's venv.
 bench: $(VENV)/.installed postgres ## a few minutes: 10k-1M customers against pgbench; writes bench/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[bench-splink]'
-	$(PY) -m customer_management.dev.bench $(ARGS)
+	$(PY) -m bench $(ARGS)
 
 bench-full: $(VENV)/.installed postgres ## under an hour: adds 10M customers, 15 s per point; writes bench/full/RESULTS.md
 	$(PY) -m pip install --quiet -e '.[bench-splink]'
-	$(PY) -m customer_management.dev.bench --full $(ARGS)
+	$(PY) -m bench --full $(ARGS)

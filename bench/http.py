@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from customer_management.dev.bench import data
+from bench import data
 from customer_management.local import keys
 from customer_management.local.rpc_session import call_customer_management
 from customer_management.local.server import free_port

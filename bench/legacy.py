@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from customer_management.dev.bench.data import DOMAINS, _local, email, mix, person, phone
+from bench.data import DOMAINS, _local, email, mix, person, phone
 
 DUPLICATED_PERCENT = 30
 PLACEHOLDER_PHONES = ("000-000-0000", "unknown", "555-555-5555")

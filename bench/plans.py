@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from customer_management.dev.bench import data
+from bench import data
 from customer_management.local.rpc_session import call_customer_management
 
 SETTINGS = (

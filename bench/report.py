@@ -7,9 +7,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from customer_management.dev.bench import splink_compare
-from customer_management.dev.bench.http import HttpRun
-from customer_management.dev.bench.workloads import Run
+from bench import splink_compare
+from bench.http import HttpRun
+from bench.workloads import Run
 
 # Each workload and the baseline it is measured against.
 BASELINES = {

@@ -1,4 +1,4 @@
-"""Run the whole benchmark and write the report (``python -m customer_management.dev.bench``)."""
+"""Run the whole benchmark and write the report (``python -m bench``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from customer_management.dev.bench import data, http, plans, report, splink_compare, workloads
+from bench import data, http, plans, report, splink_compare, workloads
 from customer_management.local import migrations
 from customer_management.local.server import LocalPostgres, free_port
 
@@ -155,7 +155,7 @@ def benchmark(url: str, sizes: tuple[int, ...], seconds: int, rounds: int) -> di
 
 def main(argv: list[str] | None = None) -> int:
     """Start a durable throwaway server, measure, write the report."""
-    parser = argparse.ArgumentParser(prog="python -m customer_management.dev.bench")
+    parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--full", action="store_true", help="10M customers, 15 s per point")
     parser.add_argument("--seconds", type=int, default=None, help="seconds per point")
     parser.add_argument(

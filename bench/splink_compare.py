@@ -10,7 +10,7 @@ kit normalised them (placeholders already dropped), so both answer the same ques
 answers are scored against the generator's truth (pairwise precision and recall).
 
 Splink and DuckDB come from the ``bench-splink`` extra (``make bench`` installs it).
-``python -m customer_management.dev.bench.splink_compare --people 100000`` runs it alone
+``python -m bench.splink_compare --people 100000`` runs it alone
 on a throwaway durable server; ``make bench`` runs it beside the other measurements.
 """
 
@@ -32,10 +32,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench import legacy
 from customer_management.batch import dedupe
 from customer_management.batch.importer import Source, run_import
 from customer_management.batch.progress import Progress
-from customer_management.dev.bench import legacy
 from customer_management.local import migrations
 from customer_management.local.server import LocalPostgres, free_port
 
@@ -327,7 +327,7 @@ def _reading_lines(kit: dict[str, Any], splink: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison alone on a throwaway durable server; print the numbers as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m customer_management.dev.bench.splink_compare")
+    parser = argparse.ArgumentParser(prog="python -m bench.splink_compare")
     parser.add_argument("--people", type=int, default=100_000, help="people generated")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="timed rounds of each")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")

@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from customer_management.dev.bench import data
+from bench import data
 
 POSTGREST_SETTINGS = (
     "SELECT set_config('search_path', 'public, extensions', true), "

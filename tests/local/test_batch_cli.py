@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from customer_management.dev.bench import legacy
+from bench import legacy
 from support.helpers import cloned_database
 
 Conn = psycopg.Connection[Any]

@@ -15,10 +15,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from bench import legacy
 from customer_management.batch import dedupe
 from customer_management.batch.importer import Source, run_import
 from customer_management.batch.progress import Progress
-from customer_management.dev.bench import legacy
 from customer_management.local.rpc_session import call_rpc as call_named_rpc
 from support.helpers import call_rpc, create_auth_user, table_snapshot
 

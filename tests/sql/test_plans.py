@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from customer_management.dev.bench import data, plans
+from bench import data, plans
 
 Conn = psycopg.Connection[Any]
 TABLES = (
