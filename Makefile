@@ -157,17 +157,17 @@ deno-test: deno ## the Edge Function's Deno unit tests (supabase/functions/**/*_
 	$(DENO) test --cached-only $(FUNCTIONS)
 
 pgtap: ## supabase/tests/database/*.sql through pg_prove on a throwaway migrated database
-	$(PY) -m customer_management.dev.pgtap_runner
+	$(PY) -m tools.pgtap_runner
 
 contract: $(VENV)/.installed ## regenerate the Python and TypeScript types from contract.schema.json
-	$(PY) -m customer_management.dev.contract_codegen
+	$(PY) -m tools.contract_codegen
 
 lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_check
-	$(VENV)/bin/ruff check python_client bench tests
-	$(VENV)/bin/ruff format --check python_client bench tests
+	$(VENV)/bin/ruff check python_client bench tools tests
+	$(VENV)/bin/ruff format --check python_client bench tools tests
 	$(VENV)/bin/sqlfluff lint $(SQL_DIRS)
 	$(VENV)/bin/mypy
-	$(PY) -m customer_management.dev.contract_codegen --check
+	$(PY) -m tools.contract_codegen --check
 	$(DENO) fmt --check $(FUNCTIONS)
 	$(DENO) lint $(FUNCTIONS)
 	$(DENO) check --frozen --config $(FUNCTION)/deno.json $(FUNCTION)/index.ts

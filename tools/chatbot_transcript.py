@@ -1,6 +1,6 @@
 """A real chatbot session through the MCP tools, printed as the transcript in the docs.
 
-``python -m customer_management.dev.chatbot_transcript`` starts a throwaway database with
+``python -m tools.chatbot_transcript`` starts a throwaway database with
 the seed (John), web sign-ups (Bob, Charlie) and a phone account (Charlie's), the kit's
 proxy in front of it, and then ``customer-management mcp`` over stdio for three calls,
 driven by the ``mcp`` package's own client the way an agent framework drives it: every
@@ -234,7 +234,7 @@ def record() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the transcript (or write it to ``--output``)."""
-    parser = argparse.ArgumentParser(prog="python -m customer_management.dev.chatbot_transcript")
+    parser = argparse.ArgumentParser(prog="python -m tools.chatbot_transcript")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(argv)
     text = record()

@@ -1,6 +1,6 @@
 """Generate the JSON types of the contract for Python and TypeScript from its JSON Schema.
 
-``python -m customer_management.dev.contract_codegen`` writes
+``python -m tools.contract_codegen`` writes
 ``python_client/customer_management/client/contract_types.py`` (TypedDicts) and
 ``supabase/functions/_shared/contract.ts`` (interfaces); ``--check`` exits 1 when either is
 out of date (``make test`` runs it). The schema is the only place the shapes are written by
@@ -22,7 +22,7 @@ from customer_management import contract
 
 PY_HEADER = '''"""JSON shapes of the contract, generated from contract.schema.json: do not edit.
 
-Regenerate with ``python -m customer_management.dev.contract_codegen``.
+Regenerate with ``python -m tools.contract_codegen``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any, Literal, NotRequired, TypedDict, Union
 '''
 TS_HEADER = """// deno-fmt-ignore-file
 // JSON shapes of the contract, generated from contract.schema.json: do not edit.
-// Regenerate with `python -m customer_management.dev.contract_codegen`.
+// Regenerate with `python -m tools.contract_codegen`.
 """
 
 
@@ -170,7 +170,7 @@ def targets(root: Path) -> dict[Path, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the generated files (or, with ``--check``, report the stale ones)."""
-    parser = argparse.ArgumentParser(prog="python -m customer_management.dev.contract_codegen")
+    parser = argparse.ArgumentParser(prog="python -m tools.contract_codegen")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
     args = parser.parse_args(argv)
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
     if args.check and stale:
         for path in stale:
-            print(f"out of date: {path} (run python -m customer_management.dev.contract_codegen)")
+            print(f"out of date: {path} (run python -m tools.contract_codegen)")
         return 1
     return 0
 

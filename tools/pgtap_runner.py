@@ -2,7 +2,7 @@
 
 This is what ``supabase test db`` does, without Docker: a fresh migrated database, the
 ``pgtap`` extension in schema ``extensions``, and ``pg_prove`` over the files in order.
-Usage: ``python -m customer_management.dev.pgtap_runner [FILE...]``; exits non-zero on failure.
+Usage: ``python -m tools.pgtap_runner [FILE...]``; exits non-zero on failure.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def run_pg_prove(url: str, files: Sequence[Path]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Collect the files, start the throwaway database, run pg_prove, return its status."""
-    parser = argparse.ArgumentParser(prog="python -m customer_management.dev.pgtap_runner")
+    parser = argparse.ArgumentParser(prog="python -m tools.pgtap_runner")
     parser.add_argument("files", nargs="*", type=Path, help="pgTAP files (default: all)")
     args = parser.parse_args(argv)
     files: list[Path] = args.files or sorted(paths.pgtap_dir().glob("*.sql"))

@@ -3,7 +3,7 @@
 That JSON Schema describes the ``customer_management`` request and its three answers. The
 Python client's JSON types (``client/contract_types.py``) and the Edge Function's
 (``_shared/contract.ts``) are generated from it (``python -m
-customer_management.dev.contract_codegen``), the tests check the RPC's real answers
+tools.contract_codegen``), the tests check the RPC's real answers
 against it, and later documents (an OpenAPI description, tool definitions for LLM agents)
 are built from it. Standard library only: the thin client may import it.
 """

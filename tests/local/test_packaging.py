@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from customer_management.dev import contract_codegen
+from tools import contract_codegen
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_PACKAGES = ("starlette", "uvicorn", "psycopg_pool")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from customer_management.dev import chatbot_transcript
+from tools import chatbot_transcript
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "chatbot-tools.md"
-START = "<!-- transcript: python -m customer_management.dev.chatbot_transcript -->\n"
+START = "<!-- transcript: python -m tools.chatbot_transcript -->\n"
 END = "<!-- end of transcript -->"
 CODE = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
 

@@ -1,6 +1,6 @@
 """JSON shapes of the contract, generated from contract.schema.json: do not edit.
 
-Regenerate with ``python -m customer_management.dev.contract_codegen``.
+Regenerate with ``python -m tools.contract_codegen``.
 """
 
 from __future__ import annotations

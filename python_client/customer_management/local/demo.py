@@ -1,9 +1,11 @@
-"""``customer-management demo``: the brief's three scenarios, replayed for real.
+"""``customer-management demo``: three scenarios of one customer on two channels, replayed.
 
-Starts a throwaway local Postgres with the kit's migrations, then sends each request of the
-brief through ``public.customer_management`` under the role and JWT claims the real caller
-would have (the chatbot's service role, a signed-in web user) and prints request and
-response. Nothing is mocked; the database is removed afterwards.
+A customer who called the chatbot first and signs up on the web later, one who signed up
+first and calls later, and two accounts that one request names at once. Starts a throwaway
+local Postgres with the kit's migrations, then sends each request through
+``public.customer_management`` under the role and JWT claims the real caller would have
+(the chatbot's service role, a signed-in web user) and prints request and response.
+Nothing is mocked; the database is removed afterwards.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 // deno-fmt-ignore-file
 // JSON shapes of the contract, generated from contract.schema.json: do not edit.
-// Regenerate with `python -m customer_management.dev.contract_codegen`.
+// Regenerate with `python -m tools.contract_codegen`.
 
 /** What a chatbot or web app sends. Unknown fields are ignored and reported in notices. */
 export interface ResolutionRequest {
