@@ -30,8 +30,8 @@ FUNCTION := $(FUNCTIONS)/customer-management
 # pinned npm package, copied in by `make console`. Chromium (Debian's) runs its browser tests.
 SUPABASE_JS_VERSION ?= 2.119.1
 CONSOLE_NPM := .local/console-npm
-CONSOLE_VENDOR := python_client/customer_management/console/vendor
-CONSOLE_JS = $(wildcard python_client/customer_management/console/*.js)
+CONSOLE_VENDOR := console/vendor
+CONSOLE_JS = $(wildcard console/*.js)
 CHROMIUM ?= /usr/bin/chromium
 
 # apt-get install as root, else print the command for the user to run.

@@ -58,7 +58,7 @@ def _build_wheel(tmp_path: Path) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    for name in ("python_client", "supabase", "sql"):
+    for name in ("python_client", "supabase", "sql", "console"):
         shutil.copytree(
             REPO / name,
             source / name,

@@ -1,9 +1,9 @@
 """Where the kit's SQL lives, and where local state goes.
 
 The SQL ships inside the package (``customer_management/bundled``): in a checkout and an
-editable install those are links to the repository's ``supabase/`` and ``sql/``; a wheel
-carries copies. Either way every command finds the migrations without being told, from any
-working directory.
+editable install those are links to the repository's ``supabase/`` and ``sql/`` (and
+``console/``, the support console the proxy serves); a wheel carries copies. Either way
+every command finds the migrations without being told, from any working directory.
 
 Local state (the embedded database) goes to ``.local/`` under the current directory, the way
 the Supabase CLI keeps its project in ``./supabase``; ``CUSTOMER_MANAGEMENT_DATA_DIR``

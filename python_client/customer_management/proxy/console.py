@@ -1,5 +1,6 @@
-"""The support console at ``/console``: the static page shipped in ``customer_management/
-console`` and the ``config.json`` that points it at this proxy.
+"""The support console at ``/console``: the static page of the repository's ``console/``
+(shipped in the package as ``bundled/console``) and the ``config.json`` that points it at
+this proxy.
 
 The page is the same one a project deploys to any static host next to hosted Supabase; only
 ``config.json`` differs. Served here it says: the API is this origin, the anon key is the
@@ -29,8 +30,8 @@ PREFIX = "/console"
 
 
 def console_dir() -> Path:
-    """Where the console's files are (inside the package)."""
-    return Path(str(resources.files("customer_management") / "console"))
+    """Where the console's files are (inside the package: ``bundled/console``)."""
+    return Path(str(resources.files("customer_management") / "bundled" / "console"))
 
 
 def console_config(settings: Settings) -> dict[str, str]:
