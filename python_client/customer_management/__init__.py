@@ -7,9 +7,14 @@ supabase-py (``db start``, ``migrate``) start quickly.
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+try:
+    # One source: the version in pyproject.toml, as the installed package's metadata.
+    __version__ = metadata.version("customer-management")
+except metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Client",

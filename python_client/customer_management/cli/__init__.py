@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from customer_management import __version__
+
 # Modules that add subcommands, in help order. Each defines register(subparsers) and sets
 # ``func`` (argparse.Namespace -> int) on its parsers.
 REGISTRARS: tuple[str, ...] = (
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="customer-management",
         description="One customer account per person across chatbot and web app (Supabase).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for module_name in REGISTRARS:
