@@ -1,7 +1,10 @@
 -- Removes everything the customer management kit created, and nothing else: its schema
--- (tables, types, functions and the triggers and policies that use them), its public
--- tables and RPCs, and its trigger on auth.users. Run by `customer-management uninstall`,
--- which also deletes the kit's rows from supabase_migrations.schema_migrations.
+-- (tables, types, functions and the triggers and policies that use them) and what its
+-- migrations created outside it, as they recorded it in customer_management.shared_objects
+-- (tables, views and functions in the project's schemas, its trigger on auth.users, the
+-- analyst role and analytics schema when the kit made them). Run by
+-- `customer-management uninstall`, which also deletes the kit's rows from
+-- supabase_migrations.schema_migrations.
 --
 -- All in one transaction: if an object of the project depends on anything of the kit (a
 -- view or foreign key on public.customers, a policy calling a kit function), nothing is
@@ -11,6 +14,32 @@ begin;
 -- Every name below is qualified; an empty path also makes error messages name schemas.
 set local search_path = '';
 
+-- A kit from before shared_objects listed everything it created (0.1.0) cannot say what it
+-- owns outside its schema.
+do $refuse_when_the_kit_cannot_say_what_it_owns$
+declare
+    outdated boolean := false;
+begin
+    if to_regnamespace('customer_management') is null then
+        return;
+    elsif to_regclass('customer_management.shared_objects') is null then
+        outdated := true;
+    else
+        outdated := not exists (
+            select 1 from customer_management.shared_objects as o where o.kind = 'table'
+        );
+    end if;
+    if outdated then
+        raise exception using
+            errcode = '55000',
+            message = 'customer management kit: this database has an older version of the kit, '
+            || 'which does not list what it created; nothing was uninstalled',
+            hint = 'Apply the pending migrations first (customer-management migrate, or '
+            || 'supabase db push), then run the uninstall again.';
+    end if;
+end
+$refuse_when_the_kit_cannot_say_what_it_owns$;
+
 do $refuse_when_the_project_depends_on_the_kit$
 declare
     kit_schema oid := to_regnamespace('customer_management');
@@ -19,30 +48,47 @@ begin
     if kit_schema is null then
         return;
     end if;
-    with kit_relations as (
-        select c.oid from pg_catalog.pg_class as c
-        where
-            c.relnamespace = kit_schema
-            or c.oid in (
-                coalesce(to_regclass('public.customers'), 0),
-                coalesce(to_regclass('public.orders'), 0),
-                coalesce(to_regclass('public.customer_events'), 0)
-            )
-            -- The kit's analytics views (the schema may be the project's own).
-            or c.oid in (
-                select coalesce(to_regclass('analytics.' || v.name), 0)
-                from unnest(array[
-                    'customer_journey', 'daily_merge_rate', 'account_completeness',
-                    'open_conflicts', 'merge_activity', 'resolution_quality'
-                ]) as v (name)
-            )
+    with owned as (
+        select o.kind, o.name from customer_management.shared_objects as o
+    ),
+
+    -- Each name read as what its kind says (a function's name is no relation's).
+    owned_oids as (
+        select
+            o.kind,
+            o.name,
+            case when o.kind in ('table', 'view') then to_regclass(o.name)::oid end as relation,
+            case when o.kind = 'function' then to_regprocedure(o.name)::oid end as function
+        from owned as o
+    ),
+
+    kit_relations as (
+        select c.oid from pg_catalog.pg_class as c where c.relnamespace = kit_schema
+        union
+        select o.relation from owned_oids as o where o.relation is not null
+    ),
+
+    kit_functions as (
+        select p.oid from pg_catalog.pg_proc as p where p.pronamespace = kit_schema
+        union
+        select o.function from owned_oids as o where o.function is not null
+    ),
+
+    kit_triggers as (
+        select tg.oid from owned as o
+        inner join pg_catalog.pg_trigger as tg
+            on
+                o.kind = 'trigger'
+                and tg.tgname = split_part(o.name, ' on ', 1)
+                and tg.tgrelid = case
+                    when o.kind = 'trigger' then to_regclass(split_part(o.name, ' on ', 2))
+                end
     ),
 
     kit_objects as (
         select 'pg_catalog.pg_class'::regclass as classid, k.oid as objid from kit_relations as k
         union all
-        select 'pg_catalog.pg_proc'::regclass, p.oid from pg_catalog.pg_proc as p
-        where p.pronamespace = kit_schema
+        select 'pg_catalog.pg_proc'::regclass, f.oid from kit_functions as f
         union all
         select 'pg_catalog.pg_type'::regclass, t.oid from pg_catalog.pg_type as t
         where t.typnamespace = kit_schema
@@ -83,11 +129,7 @@ begin
                     then (select p.pronamespace from pg_catalog.pg_proc as p where p.oid = d.objid)
                 when 'pg_catalog.pg_type'::regclass
                     then (select t.typnamespace from pg_catalog.pg_type as t where t.oid = d.objid)
-            end as in_schema,
-            case d.classid
-                when 'pg_catalog.pg_trigger'::regclass
-                    then (select tg.tgname from pg_catalog.pg_trigger as tg where tg.oid = d.objid)
-            end as trigger_name
+            end as in_schema
         from pg_catalog.pg_depend as d
         inner join kit_objects as k on d.refclassid = k.classid and d.refobjid = k.objid
         where d.deptype in ('n', 'a')
@@ -107,7 +149,14 @@ begin
     where not (
         coalesce(x.on_table in (select k.oid from kit_relations as k), false)
         or coalesce(x.in_schema = kit_schema, false)
-        or coalesce(x.trigger_name like 'customer\_management\_%', false)
+        or (
+            x.classid = 'pg_catalog.pg_proc'::regclass
+            and x.objid in (select f.oid from kit_functions as f)
+        )
+        or (
+            x.classid = 'pg_catalog.pg_trigger'::regclass
+            and x.objid in (select t.oid from kit_triggers as t)
+        )
     );
 
     if dependents is not null then
@@ -130,57 +179,51 @@ begin
 end
 $unschedule_maintenance$;
 
--- The role and schema the kit created outside its own schema (shared_objects), read
--- before that schema goes.
-do $remember_shared_objects$
-begin
-    if to_regclass('customer_management.shared_objects') is not null then
-        perform pg_catalog.set_config(
-            'customer_management.uninstall_shared_objects',
-            coalesce((
-                select string_agg(o.kind || ':' || o.name, ',')
-                from customer_management.shared_objects as o
-            ), ''),
-            true
-        );
-    end if;
-end
-$remember_shared_objects$;
-
-drop view if exists analytics.customer_journey;
-drop view if exists analytics.daily_merge_rate;
-drop view if exists analytics.account_completeness;
-drop view if exists analytics.open_conflicts;
-drop view if exists analytics.merge_activity;
-drop view if exists analytics.resolution_quality;
-drop trigger if exists customer_management_release_deleted_user on auth.users;
-drop function if exists public.customer_management(jsonb);
-drop function if exists public.request_verification(text, text);
-drop function if exists public.resolve_conflict(uuid, text, uuid, text);
-drop function if exists public.undo_merge(bigint, boolean, text);
-drop function if exists public.export_customer_data(uuid);
-drop function if exists public.erase_customer(uuid, text);
-drop function if exists public.current_customer_id(uuid);
-drop function if exists public.customer_orders(uuid, integer, integer);
-drop function if exists public.support_conflict_queue(text, integer, uuid);
-drop function if exists public.support_find_customers(text, text);
-drop function if exists public.support_customer_view(uuid);
-drop function if exists public.support_merge_preview(uuid, uuid);
-drop schema if exists customer_management cascade;
-drop table if exists public.customer_events;
-drop table if exists public.orders;
-drop table if exists public.customers;
-
--- The analytics schema goes if the kit created it and the project put nothing in it (else
--- the analyst's usage of it, when the kit granted that); the analyst role if the kit
--- created it and nothing else (another database of this cluster where the kit is
--- installed, a grant of the project's) still uses it.
-do $drop_shared_objects$
+-- Views, triggers and functions first, then the kit's schema (with everything in it and
+-- what hangs off it), then its tables. The analytics schema goes if the kit created it and
+-- the project put nothing in it (else the analyst's usage of it, when the kit granted
+-- that); the analyst role if the kit created it and nothing else (another database of this
+-- cluster where the kit is installed, a grant of the project's) still uses it.
+do $drop_what_the_kit_owns$
 declare
-    created text[] := string_to_array(
-        current_setting('customer_management.uninstall_shared_objects', true), ','
-    );
+    owned record;
+    created text[];
+    tables text;
 begin
+    if to_regclass('customer_management.shared_objects') is null then
+        return;
+    end if;
+    select array_agg(o.kind || ':' || o.name) into created
+    from customer_management.shared_objects as o;
+    for owned in
+        select o.kind, o.name from customer_management.shared_objects as o
+        where o.kind in ('view', 'trigger', 'function')
+        order by array_position(array['view', 'trigger', 'function'], o.kind), o.name
+    loop
+        if owned.kind = 'view' and to_regclass(owned.name) is not null then
+            execute format('drop view %s', to_regclass(owned.name));
+        elsif owned.kind = 'trigger'
+            and to_regclass(split_part(owned.name, ' on ', 2)) is not null then
+            execute format(
+                'drop trigger if exists %I on %s',
+                split_part(owned.name, ' on ', 1), to_regclass(split_part(owned.name, ' on ', 2))
+            );
+        elsif owned.kind = 'function' and to_regprocedure(owned.name) is not null then
+            execute format('drop function %s', to_regprocedure(owned.name));
+        end if;
+    end loop;
+    select string_agg(t.relation::text, ', ') into tables
+    from (
+        select case when o.kind = 'table' then to_regclass(o.name) end as relation
+        from customer_management.shared_objects as o
+    ) as t
+    where t.relation is not null;
+
+    drop schema customer_management cascade;
+    if tables is not null then
+        execute 'drop table ' || tables;
+    end if;
+
     if 'schema:analytics' = any(created) and to_regnamespace('analytics') is not null then
         if exists (
             select 1 from pg_catalog.pg_class as c
@@ -208,6 +251,6 @@ begin
         end;
     end if;
 end
-$drop_shared_objects$;
+$drop_what_the_kit_owns$;
 
 commit;

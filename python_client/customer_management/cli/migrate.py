@@ -64,10 +64,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
     """List (``--dry-run``) or drop the kit's objects; print each one."""
+    import psycopg
+
     from customer_management.local import uninstall
 
     if not args.db_url:
         args.parser.error("--db-url is required (or set SUPABASE_DB_URL / DATABASE_URL)")
+    if uninstall.is_outdated(args.db_url):
+        print(
+            "this database has an older version of the kit, which does not list what it "
+            "created: apply the pending migrations first (customer-management migrate, or "
+            "supabase db push), then uninstall",
+            file=sys.stderr,
+        )
+        return 1
     objects = uninstall.installed_objects(args.db_url)
     if not objects:
         print("the customer management kit is not installed here; nothing to drop")
@@ -78,6 +88,13 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"{len(objects)} object(s); nothing was changed (dry run)")
         return 0
-    uninstall.uninstall(args.db_url)
+    try:
+        uninstall.uninstall(args.db_url)
+    except psycopg.Error as exc:
+        diag = exc.diag
+        for line in (diag.message_primary, diag.message_detail, diag.message_hint):
+            if line:
+                print(line, file=sys.stderr)
+        return 1
     print(f"dropped {len(objects)} object(s); the kit is uninstalled", file=sys.stdout)
     return 0

@@ -1,9 +1,12 @@
 """Taking the kit out of a database: everything it created, and nothing else.
 
-``installed_objects`` lists what ``uninstall`` would drop (the dry run); ``uninstall`` runs
-``sql/uninstall.sql`` (one transaction that refuses to start when an object of the project
-depends on the kit) and then deletes the kit's rows from the migration history, so the
-Supabase CLI and ``migrate`` see a database that never had it.
+What the kit owns is read from the database: its schema ``customer_management``, and what
+its migrations created outside it, which they record in
+``customer_management.shared_objects``. ``installed_objects`` lists what ``uninstall``
+would drop (the dry run); ``uninstall`` runs ``sql/uninstall.sql`` (one transaction that
+refuses to start when an object of the project depends on the kit) and then deletes the
+kit's rows from the migration history, so the Supabase CLI and ``migrate`` see a database
+that never had it.
 """
 
 from __future__ import annotations
@@ -14,51 +17,9 @@ import psycopg
 
 from customer_management.local import migrations, paths
 
-# Public objects the kit creates, checked by the host-project test against a database
-# that is exactly as before the install once they are gone.
-PUBLIC_TABLES = ("public.customers", "public.orders", "public.customer_events")
-PUBLIC_FUNCTIONS = (
-    "public.customer_management(jsonb)",
-    "public.request_verification(text, text)",
-    "public.resolve_conflict(uuid, text, uuid, text)",
-    "public.undo_merge(bigint, boolean, text)",
-    "public.export_customer_data(uuid)",
-    "public.erase_customer(uuid, text)",
-    "public.current_customer_id(uuid)",
-    "public.customer_orders(uuid, integer, integer)",
-    "public.support_conflict_queue(text, integer, uuid)",
-    "public.support_find_customers(text, text)",
-    "public.support_customer_view(uuid)",
-    "public.support_merge_preview(uuid, uuid)",
-)
-AUTH_TRIGGERS = ("customer_management_release_deleted_user",)
-# The analysts' views; their schema, and the analyst role, are listed (and dropped) only
-# when the kit created them (customer_management.shared_objects).
-ANALYTICS_VIEWS = (
-    "analytics.customer_journey",
-    "analytics.daily_merge_rate",
-    "analytics.account_completeness",
-    "analytics.open_conflicts",
-    "analytics.merge_activity",
-    "analytics.resolution_quality",
-)
-SHARED_OBJECTS_QUERY = """
-select case o.kind
-    when 'schema_usage' then format('grant of usage on schema %s to analyst', o.name)
-    else format('%s %s', o.kind, o.name)
-end
-from customer_management.shared_objects as o
-where (o.kind in ('schema', 'schema_usage') and to_regnamespace(o.name) is not null)
-    or (
-        o.kind = 'role'
-        and exists (select 1 from pg_catalog.pg_roles as r where r.rolname = o.name)
-    )
-order by o.kind desc, o.name
-"""
-
 LIST_QUERY = """
 with kit as (select to_regnamespace('customer_management') as ns)
-select format('schema %%s', n.nspname) from pg_catalog.pg_namespace as n, kit
+select format('schema %s', n.nspname) from pg_catalog.pg_namespace as n, kit
 where n.oid = kit.ns
 union all
 select pg_catalog.pg_describe_object('pg_catalog.pg_class'::regclass, c.oid, 0)
@@ -75,40 +36,42 @@ from pg_catalog.pg_type as t, kit
 where t.typnamespace = kit.ns and t.typtype = 'c'
     and not exists (select 1 from pg_catalog.pg_class as c where c.reltype = t.oid)
 union all
-select format('function %%s', p.oid::regprocedure)
+select format('function %s', p.oid::regprocedure)
 from pg_catalog.pg_proc as p, kit
 where p.pronamespace = kit.ns
-union all
-select format('table %%s', t) from unnest(%(tables)s::text[]) as t
-where to_regclass(t) is not null
-union all
-select format('function %%s', f) from unnest(%(functions)s::text[]) as f
-where to_regprocedure(f) is not null
-union all
-select format('view %%s', v) from unnest(%(views)s::text[]) as v
-where to_regclass(v) is not null
-union all
-select format('trigger %%s on auth.users', tg.tgname)
-from pg_catalog.pg_trigger as tg
-where tg.tgrelid = to_regclass('auth.users') and tg.tgname = any(%(triggers)s::text[])
 """
-
-
+# What the migrations recorded outside the schema, as far as it is still there.
+OWNED_QUERY = """
+select case o.kind
+    when 'schema_usage' then format('grant of usage on schema %s to analyst', o.name)
+    else format('%s %s', o.kind, o.name)
+end
+from customer_management.shared_objects as o
+where case o.kind
+    when 'schema' then to_regnamespace(o.name) is not null
+    when 'schema_usage' then to_regnamespace(o.name) is not null
+    when 'role' then exists (select 1 from pg_catalog.pg_roles as r where r.rolname = o.name)
+    when 'function' then to_regprocedure(o.name) is not null
+    when 'trigger' then exists (
+        select 1 from pg_catalog.pg_trigger as t
+        where t.tgname = split_part(o.name, ' on ', 1)
+            and t.tgrelid = to_regclass(split_part(o.name, ' on ', 2))
+    )
+    else to_regclass(o.name) is not null
+end
+order by array_position(
+    array['table', 'view', 'function', 'trigger', 'schema', 'schema_usage', 'role'], o.kind
+), o.name
+"""
 def installed_objects(url: str) -> list[str]:
     """What the kit created in this database, one line per object (empty: not installed)."""
-    params: dict[str, Any] = {
-        "tables": list(PUBLIC_TABLES),
-        "functions": list(PUBLIC_FUNCTIONS),
-        "triggers": list(AUTH_TRIGGERS),
-        "views": list(ANALYTICS_VIEWS),
-    }
     with psycopg.connect(url, autocommit=True) as conn:
-        objects = [str(row[0]) for row in conn.execute(LIST_QUERY, params).fetchall()]
+        objects = [str(row[0]) for row in conn.execute(LIST_QUERY).fetchall()]
         shared = conn.execute(
             "select to_regclass('customer_management.shared_objects') is not null"
         ).fetchone()
         if shared and shared[0]:
-            objects += [str(row[0]) for row in conn.execute(SHARED_OBJECTS_QUERY).fetchall()]
+            objects += [str(row[0]) for row in conn.execute(OWNED_QUERY).fetchall()]
         history = _kit_history(conn)
     if history:
         objects.append(
@@ -116,6 +79,26 @@ def installed_objects(url: str) -> list[str]:
             f"({history[0]} .. {history[-1]})"
         )
     return objects
+
+
+def is_outdated(url: str) -> bool:
+    """True when the kit here predates the migration that records everything it created
+    outside its schema: ``sql/uninstall.sql`` refuses until the migrations are applied."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "select to_regnamespace('customer_management') is not null, "
+            "to_regclass('customer_management.shared_objects') is not null"
+        ).fetchone()
+        installed, recorded = row if row else (False, False)
+        if not installed:
+            return False
+        if not recorded:
+            return True
+        row = conn.execute(
+            "select not exists (select 1 from customer_management.shared_objects "
+            "where kind = 'table')"
+        ).fetchone()
+        return bool(row and row[0])
 
 
 def uninstall(url: str) -> None:
