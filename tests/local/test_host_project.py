@@ -4,9 +4,10 @@ A Supabase-like database gets host objects first: a ``private`` schema with a
 security-definer function and a table granted to ``authenticated`` (what Supabase's RLS
 guides suggest), a ``public`` table with RLS and a policy, and a ``public`` function granted
 to ``anon``. The kit's migrations are then applied with the real Supabase CLI
-(``supabase db push --db-url``). Every host object, privilege and policy must be exactly as
-before, the RPC must work, and ``customer-management uninstall`` must leave the database
-exactly as it was before the install.
+(``supabase db push --db-url``), all at once or as an upgrade from release 0.1.0. Every host
+object, privilege and policy must be exactly as before, the RPC must work, and
+``customer-management uninstall`` must leave the database exactly as it was before the
+install.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from psycopg import sql
 from customer_management.local import auth_users, migrations, uninstall
 from customer_management.local.rpc_session import acting_as, call_customer_management
 from support.catalog import catalog_state, difference
+from support.releases import write_release
 
 REPO = Path(__file__).resolve().parents[2]
 SUPABASE_CLI = REPO / ".local" / "supabase-cli" / "node_modules" / ".bin" / "supabase"
@@ -100,6 +102,24 @@ def project_dir(tmp_path: Path) -> Path:
     return project
 
 
+def release_project(tmp_path: Path, version: str) -> Path:
+    """A Supabase CLI project holding the migrations of a release only."""
+    project = tmp_path / f"project-{version}"
+    write_release(version, project / "supabase" / "migrations")
+    shutil.copy(REPO / "supabase" / "config.toml", project / "supabase" / "config.toml")
+    return project
+
+
+def uninstall_command(url: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """``customer-management uninstall --db-url URL [options]``."""
+    return subprocess.run(
+        [sys.executable, "-m", "customer_management", "uninstall", "--db-url", url, *options],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def push(url: str, project: Path) -> subprocess.CompletedProcess[str]:
     """``supabase db push --db-url`` of the kit's migrations."""
     return supabase_cli(
@@ -158,20 +178,7 @@ def test_installs_beside_the_host_and_uninstalls_to_exactly_before(
         )
         assert mine["customer"]["email"] == "host.user@gmail.com"
 
-    dry_run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "customer_management",
-            "uninstall",
-            "--db-url",
-            host_url,
-            "--dry-run",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    dry_run = uninstall_command(host_url, "--dry-run")
     assert dry_run.returncode == 0, dry_run.stderr
     assert "would drop schema customer_management" in dry_run.stdout
     assert "would drop table public.customers" in dry_run.stdout
@@ -181,12 +188,7 @@ def test_installs_beside_the_host_and_uninstalls_to_exactly_before(
     assert "private" not in dry_run.stdout.replace("customer_management", "")
     assert state(host_url) == installed, "the dry run changed something"
 
-    removed = subprocess.run(
-        [sys.executable, "-m", "customer_management", "uninstall", "--db-url", host_url],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    removed = uninstall_command(host_url)
     assert removed.returncode == 0, removed.stderr
     after = state(host_url)
     assert difference(before, after) == {}, "uninstall left the host different"
@@ -194,6 +196,35 @@ def test_installs_beside_the_host_and_uninstalls_to_exactly_before(
     # The history forgot the kit, so installing again works (here with the kit's migrator).
     assert migrations.apply_migrations(host_url)
     assert host_lines(before, state(host_url)) == {}
+
+
+def test_an_upgrade_from_0_1_0_leaves_the_host_as_it_was(
+    host_url: str, project_dir: Path, tmp_path: Path, template_db: str
+) -> None:
+    # The analyst role is the cluster's: the template database (which has the kit) keeps
+    # it in use, so this database's uninstall leaves it as it found it.
+    before = state(host_url)
+    released = push(host_url, release_project(tmp_path, "0.1.0"))
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert host_lines(before, state(host_url)) == {}, "installing 0.1.0 changed host objects"
+    # 0.1.0 does not record what it created outside its schema: uninstall waits for the
+    # upgrade rather than guess, and changes nothing.
+    at_0_1_0 = state(host_url)
+    refused = uninstall_command(host_url)
+    assert refused.returncode == 1
+    assert "apply the pending migrations first" in refused.stderr
+    assert state(host_url) == at_0_1_0
+
+    upgraded = push(host_url, project_dir)
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert host_lines(before, state(host_url)) == {}, "the upgrade changed host objects"
+    with psycopg.connect(host_url, autocommit=True) as conn:
+        created = call_customer_management(conn, {"phone": "555-123-4567", "source": "chatbot"})
+        assert created["customer"]["isNewAccount"] is True
+
+    removed = uninstall_command(host_url)
+    assert removed.returncode == 0, removed.stderr
+    assert difference(before, state(host_url)) == {}, "uninstall left the host different"
 
 
 def test_uninstall_refuses_when_the_host_depends_on_the_kit(
