@@ -12,8 +12,6 @@ install.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -28,10 +26,8 @@ from psycopg import sql
 from customer_management.local import auth_users, migrations, uninstall
 from customer_management.local.rpc_session import acting_as, call_customer_management
 from support.catalog import catalog_state, difference
-from support.releases import write_release
+from support.supabase_cli import current_project, push, release_project, supabase_cli
 
-REPO = Path(__file__).resolve().parents[2]
-SUPABASE_CLI = REPO / ".local" / "supabase-cli" / "node_modules" / ".bin" / "supabase"
 # Created by the Supabase CLI to record what it applied; bookkeeping, not the host's.
 BOOKKEEPING = ("supabase_migrations",)
 
@@ -78,36 +74,10 @@ def host_url(server_url: str) -> Iterator[str]:
             admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
-def supabase_cli(*args: str, workdir: Path) -> subprocess.CompletedProcess[str]:
-    """Run the pinned Supabase CLI (installed by ``make setup``) in a project directory."""
-    if not SUPABASE_CLI.exists():
-        pytest.fail(f"the Supabase CLI is not installed at {SUPABASE_CLI}: run `make setup`")
-    return subprocess.run(
-        [str(SUPABASE_CLI), *args, "--workdir", str(workdir)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "DO_NOT_TRACK": "1", "SUPABASE_TELEMETRY_DISABLED": "1"},
-    )
-
-
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     """A Supabase CLI project holding the kit's migrations (so the CLI writes nothing here)."""
-    project = tmp_path / "project"
-    (project / "supabase").mkdir(parents=True)
-    shutil.copytree(REPO / "supabase" / "migrations", project / "supabase" / "migrations")
-    shutil.copy(REPO / "supabase" / "config.toml", project / "supabase" / "config.toml")
-    return project
-
-
-def release_project(tmp_path: Path, version: str) -> Path:
-    """A Supabase CLI project holding the migrations of a release only."""
-    project = tmp_path / f"project-{version}"
-    write_release(version, project / "supabase" / "migrations")
-    shutil.copy(REPO / "supabase" / "config.toml", project / "supabase" / "config.toml")
-    return project
+    return current_project(tmp_path / "project")
 
 
 def uninstall_command(url: str, *options: str) -> subprocess.CompletedProcess[str]:
@@ -117,13 +87,6 @@ def uninstall_command(url: str, *options: str) -> subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         check=False,
-    )
-
-
-def push(url: str, project: Path) -> subprocess.CompletedProcess[str]:
-    """``supabase db push --db-url`` of the kit's migrations."""
-    return supabase_cli(
-        "db", "push", "--db-url", f"{url}?sslmode=disable", "--yes", workdir=project
     )
 
 
@@ -204,7 +167,7 @@ def test_an_upgrade_from_0_1_0_leaves_the_host_as_it_was(
     # The analyst role is the cluster's: the template database (which has the kit) keeps
     # it in use, so this database's uninstall leaves it as it found it.
     before = state(host_url)
-    released = push(host_url, release_project(tmp_path, "0.1.0"))
+    released = push(host_url, release_project(tmp_path / "project-0.1.0", "0.1.0"))
     assert released.returncode == 0, released.stdout + released.stderr
     assert host_lines(before, state(host_url)) == {}, "installing 0.1.0 changed host objects"
     # 0.1.0 does not record what it created outside its schema: uninstall waits for the

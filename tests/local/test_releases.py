@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from customer_management import __version__
+from support import releases
 from support.releases import (
     MIGRATIONS,
     REPO,
@@ -81,6 +82,16 @@ def test_the_release_files_come_from_the_tag_or_the_verified_tree(tmp_path: Path
     origin = write_release("0.1.0", tmp_path)
     assert origin.startswith(("tag 0.1.0", "supabase/migrations"))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(manifest("0.1.0"))
+
+
+def test_a_clone_without_tags_takes_the_verified_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(releases, "tag_files", lambda version: None)
+    origin = releases.write_release("0.1.0", tmp_path)
+    assert origin == "supabase/migrations, checked against supabase/releases/0.1.0.sha256"
+    written = {p.name: sha256(p.read_bytes()) for p in tmp_path.iterdir()}
+    assert written == manifest("0.1.0")
 
 
 def test_the_command_reports_the_version_of_pyproject() -> None:
