@@ -176,7 +176,7 @@ lint: setup ## ruff, ruff format, sqlfluff, mypy, deno fmt/lint/check, plpgsql_c
 	$(PY) -m pytest -q -p no:cacheprovider tests/sql/test_plpgsql_check.py
 
 # ARGS passes options on, e.g. make run ARGS="--port 8000".
-demo: $(VENV)/.installed postgres ## replay the brief's three scenarios on a throwaway database
+demo: $(VENV)/.installed postgres ## replay three scenarios (chatbot then web, web then chatbot, a conflict) on a throwaway database
 	$(PY) -m customer_management demo $(ARGS)
 
 run: $(VENV)/.installed postgres ## the local API (PostgREST-compatible proxy) on the local database

@@ -1,5 +1,5 @@
 -- Sample data for a local database (`make run`, `supabase db reset`): one returning
--- customer known by phone and email, with order history, so the brief's chatbot lookup
+-- customer known by phone and email, with order history, so the chatbot's lookup
 -- ({"phone": "+15551234567", "source": "chatbot"}) answers "Welcome back John!".
 -- Idempotent: fixed ids and ON CONFLICT DO NOTHING.
 

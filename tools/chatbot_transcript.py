@@ -129,7 +129,7 @@ async def converse(
 
 
 async def john_calls(chat: Conversation) -> None:
-    """The brief's returning customer."""
+    """A returning customer."""
     t = chat.transcript
     t.text("### A returning customer: John calls from his usual line")
     t.text()
@@ -185,8 +185,8 @@ async def charlie_calls(chat: Conversation) -> None:
     code = chat.last_code()
     await chat.call("confirm_code", {"code": code})
     t.text(
-        "The proven email and the line belong to two accounts: the answer is the brief's "
-        "message, with nothing of either account. No tool merges; support decides:"
+        "The proven email and the line belong to two accounts: the answer is the kit's "
+        "conflict message, with nothing of either account. No tool merges; support decides:"
     )
     t.text()
     await chat.call(

@@ -1,7 +1,7 @@
 """The support console in a real browser: headless Chromium against the real proxy and a
 real Postgres, the page served at ``/console`` exactly as ``make run`` serves it.
 
-The data comes in through the API the way the brief's scenario 3 makes it (Charlie signs up
+The data comes in through the API the way a conflict of two channels makes it (Charlie signs up
 on the web, calls the chatbot from another line, proves his email with a code: a conflict).
 The agent signs in with the token ``customer-management token --support`` prints, and works
 only through the page. Screenshots of every screen go to ``.local/screenshots/``.
@@ -79,7 +79,7 @@ def with_code(proxy: Proxy, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def scenario_3(proxy: Proxy, conn: Conn) -> Scenario:
-    """Dana's conflict first (older), then the brief's scenario 3 for Charlie."""
+    """Dana's conflict first (older), then Charlie's phone account against his web account."""
     dana_phone = call(proxy, "customer_management", {"phone": "+15553334444", "source": "chatbot"})
     dana_email = call(proxy, "customer_management", {"email": "dana@mail.com", "source": "webapp"})
     other = call(

@@ -83,7 +83,7 @@ def test_token_needs_an_identifier(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_banner_has_keys_and_a_working_curl() -> None:
-    """The banner shows the URL, both keys and the brief's chatbot lookup."""
+    """The banner shows the URL, both keys and the chatbot's lookup."""
     text = banner(
         "http://127.0.0.1:54321",
         "postgresql://postgres@127.0.0.1:54322/postgres",

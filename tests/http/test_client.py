@@ -38,8 +38,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:supabase")
 Conn = psycopg.Connection[Any]
 
 
-def test_resolve_body_maps_snake_case_to_the_brief() -> None:
-    """Keyword arguments become the brief's camelCase keys; None is left out."""
+def test_resolve_body_maps_snake_case_to_the_contract() -> None:
+    """Keyword arguments become the contract's camelCase keys; None is left out."""
     assert resolve_body(
         source="webapp",
         email="a@b.co",

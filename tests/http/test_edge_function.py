@@ -354,7 +354,7 @@ def _fresh_id_numbering(request: pytest.FixtureRequest) -> None:
         active.normalise_function.seen.clear()
 
 
-# --- the brief's scenarios ------------------------------------------------------------
+# --- the three scenarios -------------------------------------------------------------
 
 
 def test_scenario_1_chatbot_first_then_web_app(pair: Pair) -> None:
@@ -394,7 +394,7 @@ def test_scenario_2_web_app_first_then_chatbot(pair: Pair) -> None:
         token=bob.token,
     )
     assert created.status == 200
-    # As in the brief's chatbot example: the service-role key as bearer token, no apikey.
+    # As a chatbot back end calls it: the service-role key as bearer token, no apikey.
     # Bob proves the email he says with the code the chatbot sent him.
     updated = pair.same(
         {

@@ -84,7 +84,7 @@ def test_apikey_may_be_a_query_parameter(shared_proxy: Proxy) -> None:
 
 
 def test_edge_function_accepts_authorization_without_apikey(shared_proxy: Proxy) -> None:
-    """The brief's chatbot fetch sends only ``Authorization: Bearer <service key>``."""
+    """A chatbot's plain fetch sends only ``Authorization: Bearer <service key>``."""
     response = shared_proxy.function(LOOKUP, token=SERVICE_KEY, apikey=None)
     assert response.status_code == 200, response.text
     missing = shared_proxy.function(LOOKUP, token=None, apikey=None)

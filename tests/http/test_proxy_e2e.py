@@ -1,4 +1,5 @@
-"""The brief's three scenarios end to end with the real supabase-py against the proxy.
+"""Three scenarios (chatbot then web, web then chatbot, a conflict) end to end with the
+real supabase-py against the proxy.
 
 The chatbot uses the service-role key; web users use the anon key plus an access token made
 the way ``customer-management token`` makes it (``localauth``). Both routes are exercised:

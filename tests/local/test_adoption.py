@@ -1,5 +1,5 @@
 """The README's adoption walk-through, run as written: a shop whose own ``customers`` and
-``orders`` tables are in ``public`` (the brief's schema, duplicates included) renames them,
+``orders`` tables are in ``public`` (a typical shop schema, duplicates included) renames them,
 installs the kit, imports, looks at the plan, merges and reads the report.
 
 The README's ``sql`` block runs as SQL and each command of its ``bash`` block as a
@@ -29,7 +29,7 @@ from support.helpers import call_rpc
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
-# The brief's own tables, as a shop that followed the guide has them, with a customer who
+# A shop's own tables, as a project built before the kit has them, with a customer who
 # called the chatbot twice (two accounts, one phone) and then signed up on the web with
 # the same phone and an email (a third account): one person, three rows.
 SHOP = """

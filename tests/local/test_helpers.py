@@ -50,7 +50,7 @@ def test_table_snapshot_sees_changes(conn: psycopg.Connection[Any]) -> None:
 
 
 def test_call_rpc_as_service_role(conn: psycopg.Connection[Any]) -> None:
-    """The brief's first request works through call_rpc (once the RPC exists)."""
+    """A chatbot's first request works through call_rpc (once the RPC exists)."""
     exists = conn.execute(
         "select to_regprocedure('public.customer_management(jsonb)') is not null"
     ).fetchone()

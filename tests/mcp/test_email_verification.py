@@ -1,6 +1,6 @@
 """A spoken email proven with a code delivered through the hook, over the MCP tools.
 
-Scenario 2 of the brief: Bob signed up on the web; he calls from a new line and says his
+The web-first case: Bob signed up on the web; he calls from a new line and says his
 email. The server sends him a code through the delivery hook, he reads it back, and his
 line joins his web account: one account. The model only ever hears "sent", "confirmed" or
 "wrong code"; the code appears in no answer and no log line.
@@ -135,7 +135,7 @@ async def test_identifying_first_then_proving_the_email_is_a_conflict_for_suppor
     proxy: Proxy, conn: Conn, outbox: Outbox, errlog: TextIO
 ) -> None:
     """The line got its own account before the email was proven: the code then meets two
-    accounts. The answer is the brief's message and nothing of either account; the
+    accounts. The answer is the kit's conflict message and nothing of either account; the
     conflict goes to support with the caller's words. No tool merges."""
     bob_id = bob_on_the_web(conn)
     async with chat_over_stdio(

@@ -26,7 +26,7 @@ TELEPHONY_KEY = "telephony-shared-secret-for-tests"
 
 
 async def test_a_fixed_caller_over_http(proxy: Proxy, db_url: str) -> None:
-    """--line over HTTP: the brief's Welcome back."""
+    """--line over HTTP: the kit's Welcome back."""
     apply_seed(db_url)
     with http_server(proxy.url, "--line", "+15551234567") as url:
         async with chat_over_http(url) as chat:

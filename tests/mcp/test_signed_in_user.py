@@ -53,7 +53,7 @@ async def test_a_signed_in_user_gets_their_own_account_and_orders(
 async def test_a_users_conflict_goes_to_support_as_the_user(
     proxy: Proxy, conn: Conn, errlog: TextIO
 ) -> None:
-    """The user's confirmed email and phone open two accounts: the brief's message, then
+    """The user's confirmed email and phone open two accounts: the kit's conflict message, then
     the user escalates the conflict their request raised."""
     call_rpc(conn, {"phone": "+15557790001", "source": "chatbot"})
     email_on_another_line = {

@@ -1,4 +1,4 @@
-"""The brief's "Welcome back" flow through the MCP tools, over stdio.
+"""The "Welcome back" flow through the MCP tools, over stdio.
 
 John calls from the line the kit knows; the agent identifies him, lists his orders and
 notes an allergy. Every answer is about John's own account, with his contact data masked

@@ -1,4 +1,5 @@
-"""The brief's three scenarios, end to end through the RPC, with the exact response shapes.
+"""Three scenarios (chatbot then web, web then chatbot, a conflict), end to end through
+the RPC, with the exact response shapes.
 
 Each test replays one scenario under the roles and JWT claims the real callers have: the
 chatbot as ``service_role``, the web app as the signed-in ``authenticated`` user.

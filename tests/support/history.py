@@ -98,7 +98,8 @@ def build_history(conn: Conn, url: str) -> History:
     day = dt.timedelta(days=1)
     bare = create(conn, {"phone": "+15556070100", "source": "chatbot"})
 
-    # Scenario 3 of the brief, resolved by merging: the web account's order moves.
+    # A phone account and a web account in conflict, resolved by merging: the web account's
+    # order moves.
     phone_account = create(conn, {"phone": "+15556070101", "firstName": "Kim", "source": "chatbot"})
     email_account = create(conn, {"email": "kim@mail.com", "source": "webapp"})
     insert_order(conn, phone_account, START)

@@ -60,7 +60,7 @@ class Conflicted:
 
 
 def raise_conflict(conn: Conn, phone: str = PHONE, email: str = EMAIL) -> Conflicted:
-    """The brief's scenario 3: a chatbot account by phone, a web account by email, then a
+    """A conflict of two channels: a chatbot account by phone, a web account by email, then a
     trusted backend's request with both (no merge asked): a conflict."""
     phone_account = call_rpc(conn, {"phone": phone, "source": "chatbot"})["customer"]["id"]
     email_account = call_rpc(conn, {"email": email, "source": "webapp"})["customer"]["id"]

@@ -71,7 +71,7 @@ def banner(api_url: str, db_url: str, secret: str) -> str:
             f"        anon key: {keys.anon_key(secret)}",
             f"service_role key: {service}",
             "",
-            "Chatbot lookup (the brief's example):",
+            "Chatbot lookup (the seeded returning customer):",
             f"  curl -sS {api_url}/functions/v1/customer-management \\",
             f'    -H "Authorization: Bearer {service}" \\',
             '    -H "Content-Type: application/json" \\',

@@ -43,7 +43,7 @@ def resolve_body(
     allergies: Sequence[str] | None = None,
     verification: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The brief's camelCase request body; absent (None) fields are left out."""
+    """The contract's camelCase request body; absent (None) fields are left out."""
     body: dict[str, Any] = {
         "verification": None if verification is None else dict(verification),
         "phone": phone,

@@ -1,9 +1,9 @@
-"""Typed views of the ``customer_management`` answers (the brief's response formats).
+"""Typed views of the ``customer_management`` answers (the contract's response formats).
 
 Each dataclass reads one shape of the contract: its ``from_json`` takes the TypedDict that
 ``contract_types`` generates from ``contract.schema.json``, so a key the contract does not
 have is a type error. Each keeps the JSON it came from in ``raw``; the typed attributes are
-snake_case versions of the brief's camelCase keys.
+snake_case versions of the contract's camelCase keys.
 """
 
 from __future__ import annotations

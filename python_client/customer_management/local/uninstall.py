@@ -63,6 +63,8 @@ order by array_position(
     array['table', 'view', 'function', 'trigger', 'schema', 'schema_usage', 'role'], o.kind
 ), o.name
 """
+
+
 def installed_objects(url: str) -> list[str]:
     """What the kit created in this database, one line per object (empty: not installed)."""
     with psycopg.connect(url, autocommit=True) as conn:

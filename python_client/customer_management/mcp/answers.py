@@ -1,6 +1,6 @@
 """What the model hears: the kit's answers cut down to the caller's own account.
 
-No id of any account, contact data masked, a conflict only as the brief's message (the
+No id of any account, contact data masked, a conflict only as the kit's conflict message (the
 service role's conflict answer names the other accounts: none of that is passed on), and
 orders without their ids.
 """
@@ -46,7 +46,7 @@ def customer_answer(resolution: Resolution, order_count: int) -> dict[str, Any]:
 
 
 def conflict_answer(conflict: ConflictResult) -> dict[str, Any]:
-    """Several accounts matched: the brief's message and what the assistant can do."""
+    """Several accounts matched: the kit's conflict message and what the assistant can do."""
     return {
         "status": "conflict",
         "message": conflict.message,
