@@ -1,6 +1,6 @@
 """The analytics views on a fixed fixture: each returns the numbers worked out by hand below;
 the role ``analyst`` reads them and no contact data; ``anon`` and ``authenticated`` read
-nothing; ``sql/analytics/*.sql`` are the views' own queries.
+nothing.
 
 The fixture (live accounts A, B, C, D, E, G; F merged into A; G merged into D and undone):
 
@@ -24,9 +24,7 @@ the merge of F closed it).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +32,6 @@ import pytest
 from customer_management.local.rpc_session import call_rpc as call_named_rpc
 from support.security import Conn, as_role, sql_error
 
-ROOT = Path(__file__).resolve().parents[2]
 VIEWS = (
     "customer_journey",
     "daily_merge_rate",
@@ -322,25 +319,3 @@ def test_the_views_are_security_invoker(conn: Conn) -> None:
     ).fetchall()
     assert [name for name, _ in options] == sorted(VIEWS)
     assert all("security_invoker=true" in (opts or []) for _, opts in options)
-
-
-@pytest.mark.parametrize("view", VIEWS)
-def test_the_query_file_is_the_view(conn: Conn, view: str) -> None:
-    text = (ROOT / "sql" / "analytics" / f"{view}.sql").read_text(encoding="utf-8")
-    body = re.sub(r";\s*$", "", text.strip())
-    conn.execute(f"create temporary view file_query as {body}")
-    same = conn.execute(
-        "select pg_get_viewdef('pg_temp.file_query'::regclass) "
-        "= pg_get_viewdef(format('analytics.%%I', %s::text)::regclass)",
-        (view,),
-    ).fetchone()
-    assert same == (True,), f"sql/analytics/{view}.sql differs from analytics.{view}"
-
-
-def test_the_check_of_the_query_files_can_fail(conn: Conn) -> None:
-    conn.execute("create temporary view file_query as select 1 as customer_count")
-    same = conn.execute(
-        "select pg_get_viewdef('pg_temp.file_query'::regclass) "
-        "= pg_get_viewdef('analytics.customer_journey'::regclass)"
-    ).fetchone()
-    assert same == (False,)
