@@ -291,6 +291,7 @@ def test_the_probes_meet_every_kind_of_answer(worlds: dict[str, World]) -> None:
         '"isNewAccount": true',
         '"isNewAccount": false',
         '"error": "Account conflict"',
+        '"phone": "+1******0008"',
         '"message": "invalid_phone"',
         '"sqlstate": "42501"',
         '"status": "kept_separate"',

@@ -36,6 +36,7 @@ CHARLIE_LINE = "+15552010003"
 DANA_LINE = "+15552010004"
 ERIN_LINE = "+15552010005"
 IMPORTED_LINE = "+15552010006"
+MONA_LINE = "+15552010008"
 LEGACY = """
 create schema legacy;
 create table legacy.customers (
@@ -67,9 +68,10 @@ def code_for(conn: Conn, kind: str, value: str) -> dict[str, str]:
     return {"id": issued["verificationId"], "code": issued["code"]}
 
 
-def signed_up(conn: Conn, facts: Facts, name: str, email: str) -> None:
-    """A Supabase Auth user who confirmed ``email``, and their web account."""
-    user = auth_users.create_user(conn, email)
+def signed_up(conn: Conn, facts: Facts, name: str, email: str, phone: str | None = None) -> None:
+    """A Supabase Auth user who confirmed ``email`` (and ``phone``), and their web account
+    (by the email)."""
+    user = auth_users.create_user(conn, email, phone)
     facts.users[name] = user.claims()
     answer = call_customer_management(
         conn,
@@ -140,6 +142,9 @@ def put_traffic(conn: Conn) -> Facts:
         (DANA_LINE,),
     ).fetchone()
     facts.ids["dana_phone_account"] = str(dana_phone[0]) if dana_phone else ""
+    # Mona: a phone account, then a login that confirmed the same phone and an email.
+    call_customer_management(conn, {"phone": MONA_LINE, "source": "chatbot"})
+    signed_up(conn, facts, "mona", "mona@example.com", MONA_LINE)
     # A code issued and not used yet: Erin reads it back after the upgrade.
     facts.codes["erin"] = code_for(conn, "email", "erin@example.com")
 
@@ -256,6 +261,11 @@ PROBES: dict[str, Probe] = {
     ),
     "a code issued before the upgrade": _erin,
     "two accounts proven at once": _charlie_again,
+    "an end user's two accounts, masked": _resolve(
+        {"email": "mona@example.com", "phone": MONA_LINE, "source": "webapp"},
+        "authenticated",
+        "mona",
+    ),
     "an imported customer's line": _resolve({"phone": IMPORTED_LINE, "source": "chatbot"}),
     "an invalid phone": _resolve({"phone": "12", "source": "chatbot"}),
     "no identifier": _resolve({"source": "chatbot"}),

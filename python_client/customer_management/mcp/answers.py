@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from customer_management.client import ConflictResult, Resolution
-from customer_management.mcp.identity import mask_email, mask_phone
+from customer_management.contract import mask_email, mask_phone
 
 ORDER_FIELDS = ("items", "total", "currency", "status", "deliveryDate", "createdAt")
 

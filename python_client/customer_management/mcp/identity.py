@@ -2,8 +2,7 @@
 
 Either the phone line the call came from (given by the telephony layer: caller ID is what
 the chatbot proves) or a signed-in user's Supabase Auth access token (a web chat). The
-model never supplies either. ``mask_phone`` and ``mask_email`` show contact data the way the
-kit masks it for end users.
+model never supplies either.
 """
 
 from __future__ import annotations
@@ -15,25 +14,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+from customer_management import contract
+
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 class IdentityError(ValueError):
     """The identity given for a session is unusable (not E.164, not a user token)."""
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """+1******4567: the first digit and the last four, as the kit masks phones."""
-    return None if phone is None else phone[:2] + "******" + phone[-4:]
-
-
-def mask_email(email: str | None) -> str | None:
-    """j***@example.com: the first letter and the domain, as the kit masks emails."""
-    if email is None:
-        return None
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def token_claims(token: str) -> dict[str, Any]:
@@ -65,7 +52,7 @@ class SessionIdentity:
         """Exactly one of the two; the line in E.164, the token a user's."""
         if (self.line is None) == (self.access_token is None):
             raise IdentityError("give the caller's line or a user's access token, not both")
-        if self.line is not None and not E164.match(self.line):
+        if self.line is not None and not contract.e164().match(self.line):
             raise IdentityError("the caller's line must be in E.164 form, e.g. +15551234567")
         if self.access_token is not None:
             token_claims(self.access_token)
@@ -105,4 +92,4 @@ class SessionIdentity:
 
     def describe(self) -> str:
         """For a log line: the masked line, or the user id."""
-        return f"line {mask_phone(self.line)}" if self.line else f"user {self.user_id}"
+        return f"line {contract.mask_phone(self.line)}" if self.line else f"user {self.user_id}"

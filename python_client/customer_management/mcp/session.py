@@ -27,11 +27,12 @@ from customer_management.client import (
     CustomerManagementError,
     Resolution,
 )
+from customer_management.contract import mask_email
 from customer_management.mcp import answers
 from customer_management.mcp.definitions import validate_arguments
 from customer_management.mcp.delivery import Delivery, DeliveryFailed
 from customer_management.mcp.errors import ToolFailure
-from customer_management.mcp.identity import SessionIdentity, mask_email
+from customer_management.mcp.identity import SessionIdentity
 
 # A code per verify_my_email; a conversation needs one or two.
 MAX_CODES_PER_SESSION = 3
