@@ -17,8 +17,10 @@ from pathlib import Path
 
 import psycopg
 
-from customer_management.local import paths
 from customer_management.local.throwaway import throwaway_database
+
+# Where `supabase test db` looks for pgTAP files, in this checkout.
+PGTAP_DIR = Path(__file__).resolve().parents[1] / "supabase" / "tests" / "database"
 
 
 def prepare(url: str) -> None:
@@ -41,9 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.pgtap_runner")
     parser.add_argument("files", nargs="*", type=Path, help="pgTAP files (default: all)")
     args = parser.parse_args(argv)
-    files: list[Path] = args.files or sorted(paths.pgtap_dir().glob("*.sql"))
+    files: list[Path] = args.files or sorted(PGTAP_DIR.glob("*.sql"))
     if not files:
-        print(f"no pgTAP files in {paths.pgtap_dir()}; nothing to run")
+        print(f"no pgTAP files in {PGTAP_DIR}; nothing to run")
         return 0
     if shutil.which("pg_prove") is None:
         print("pg_prove not found: run `make setup`", file=sys.stderr)

@@ -3,10 +3,12 @@ extras that say what they bring, and a contract whose generated types are curren
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,11 +54,13 @@ def fresh_db_url(server_url: str) -> Iterator[str]:
             admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
-def _build_wheel(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A wheel built from a copy of the repository (the checkout stays untouched)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
     for name in ("python_client", "supabase", "sql", "console"):
         shutil.copytree(
@@ -76,10 +80,48 @@ def _build_wheel(tmp_path: Path) -> Path:
     return wheel
 
 
+def test_the_wheel_holds_what_users_import_or_run_and_nothing_else(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    package = "customer_management/"
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"customer_management", f"{wheel.name.rsplit('-', 3)[0]}.dist-info"}
+    for room in ("client", "cli", "mcp", "batch", "analytics", "local", "proxy"):
+        assert f"{package}{room}/__init__.py" in names, room
+    for module in ("__init__.py", "__main__.py", "contract.py", "statuses.py", "py.typed"):
+        assert package + module in names, module
+    assert package + "local/demo.py" in names
+    # What the commands need at run time, as files inside the package.
+    bundled = package + "bundled/"
+    migrations = sorted(p.name for p in (REPO / "supabase" / "migrations").glob("*.sql"))
+    assert (
+        sorted(n.rsplit("/", 1)[1] for n in names if n.startswith(bundled + "supabase/migrations/"))
+        == migrations
+    )
+    for data in (
+        "supabase/seed.sql",
+        "supabase/functions/_shared/contract.schema.json",
+        "sql/uninstall.sql",
+        "sql/supabase_shim.sql",
+        "console/index.html",
+        "console/app.js",
+        "console/console.css",
+        "console/config.json",
+    ):
+        assert bundled + data in names, data
+    console = {p.name for p in (REPO / "console").glob("*.js")}
+    assert {n.rsplit("/", 1)[1] for n in names if n.startswith(bundled + "console/")} >= console
+    if (REPO / "console" / "vendor" / "supabase.js").exists():
+        assert bundled + "console/vendor/supabase.js" in names
+    # Development code stays out: the tools, the benchmark, the tests, caches.
+    for name in names:
+        assert not re.search(r"(^|/)(dev|tools|bench|tests|__pycache__)/", name), name
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+
+
 def test_a_wheel_installed_outside_the_checkout_migrates_a_fresh_database(
-    tmp_path: Path, fresh_db_url: str
+    wheel: Path, tmp_path: Path, fresh_db_url: str
 ) -> None:
-    wheel = _build_wheel(tmp_path)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]

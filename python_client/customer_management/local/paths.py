@@ -34,11 +34,6 @@ def seed_file() -> Path:
     return bundled() / "supabase" / "seed.sql"
 
 
-def pgtap_dir() -> Path:
-    """``supabase/tests/database``: where ``supabase test db`` looks for pgTAP files."""
-    return bundled() / "supabase" / "tests" / "database"
-
-
 def shim_file() -> Path:
     """``sql/supabase_shim.sql``: makes a plain local Postgres look like Supabase."""
     return bundled() / "sql" / "supabase_shim.sql"
