@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from psycopg import sql
 from customer_management.local import auth_users, migrations, uninstall
 from customer_management.local.rpc_session import acting_as, call_customer_management
 from support.catalog import catalog_state, difference
+from support.helpers import new_database
 from support.supabase_cli import current_project, push, release_project, supabase_cli
 
 # Created by the Supabase CLI to record what it applied; bookkeeping, not the host's.
@@ -60,18 +60,11 @@ grant execute on function public.host_ping() to anon;
 @pytest.fixture
 def host_url(server_url: str) -> Iterator[str]:
     """A fresh Supabase-like database (the shim) holding the host project's objects."""
-    name = f"host_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    try:
+    with new_database(server_url, "host") as url:
         migrations.apply_shim(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(HOST_OBJECTS)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

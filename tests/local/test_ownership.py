@@ -9,15 +9,14 @@ the line to add.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from customer_management.local import migrations
+from support.helpers import new_database
 
 Conn = psycopg.Connection[Any]
 # Objects outside the kit's schema and the CLI's bookkeeping, by kind, as SQL names them
@@ -83,16 +82,9 @@ where o.kind in ('table', 'view', 'function', 'trigger')
 @pytest.fixture
 def shim_url(server_url: str, template_db: str) -> Iterator[str]:
     """A database with the shim only."""
-    name = f"owned_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    try:
+    with new_database(server_url, "owned") as url:
         migrations.apply_shim(url)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
 def outside_objects(url: str, installed: bool) -> set[tuple[str, str]]:

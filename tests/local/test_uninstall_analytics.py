@@ -5,7 +5,6 @@ role, so its drop is refused there and the role stays, as it must."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from psycopg import sql
 
 from customer_management.local import migrations, uninstall
+from support.helpers import new_database
 
 Conn = psycopg.Connection[Any]
 KIT_COMMENT = (
@@ -25,16 +25,9 @@ KIT_COMMENT = (
 @pytest.fixture
 def bare_url(server_url: str, template_db: str) -> Iterator[str]:
     """A database with the shim only (the template exists, so the role does too)."""
-    name = f"analytics_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    try:
+    with new_database(server_url, "analytics") as url:
         migrations.apply_shim(url)
         yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
 def one(url: str, query: str) -> Any:

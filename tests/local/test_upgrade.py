@@ -13,10 +13,10 @@ CHANGELOG entry says why (``DOCUMENTED_DIFFERENCES``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +27,7 @@ from psycopg import sql
 
 from customer_management.local import migrations
 from support.catalog import catalog_state, difference
+from support.helpers import new_database
 from support.releases import REPO, manifest
 from support.supabase_cli import current_project, push, release_project
 from support.upgrade_traffic import PROBES, Facts, known_uuids, put_traffic, run_probes
@@ -110,24 +111,6 @@ def invariants(conn: Conn) -> list[Any]:
     return conn.execute("select * from customer_management.check_invariants()").fetchall()
 
 
-def create_database(server_url: str, prefix: str, template: str | None = None) -> str:
-    """A new database (a copy of ``template`` when given); its name."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    statement = sql.SQL("create database {}").format(sql.Identifier(name))
-    if template:
-        statement += sql.SQL(" template {}").format(sql.Identifier(template))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(statement)
-    return name
-
-
-def drop_database(server_url: str, name: str) -> None:
-    """Drop a database this test made."""
-    statement = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(statement)
-
-
 def url_of(server_url: str, name: str) -> str:
     """The URL of database ``name`` on the session's server (the CLI takes URLs only)."""
     return server_url.rsplit("/", 1)[0] + "/" + name
@@ -136,9 +119,7 @@ def url_of(server_url: str, name: str) -> str:
 @pytest.fixture(scope="module")
 def released(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Released]:
     """0.1.0 installed with the Supabase CLI on a Supabase-like database, then traffic."""
-    name = create_database(server_url, "upgrade_base")
-    url = url_of(server_url, name)
-    try:
+    with new_database(server_url, "upgrade_base") as url:
         migrations.apply_shim(url)
         project = release_project(tmp_path_factory.mktemp("release"), RELEASE)
         installed = push(url, project)
@@ -146,10 +127,10 @@ def released(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         with psycopg.connect(url, autocommit=True) as conn:
             facts = put_traffic(conn)
             columns = kit_tables(conn)
-            yield_value = Released(name, facts, known_uuids(conn), columns, rows_in(conn, columns))
-        yield yield_value
-    finally:
-        drop_database(server_url, name)
+            released = Released(
+                url.rsplit("/", 1)[1], facts, known_uuids(conn), columns, rows_in(conn, columns)
+            )
+        yield released
 
 
 def upgrade(way: str, url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -169,12 +150,11 @@ def worlds(
 ) -> Iterator[dict[str, World]]:
     """Three copies of the released database, as released and upgraded both ways, each
     read (rows, invariants), probed, and its invariants checked again."""
-    names = {
-        way: create_database(server_url, "upgrade", released.name)
-        for way in (AS_RELEASED, *UPGRADES)
-    }
-    found = {way: World(url_of(server_url, name)) for way, name in names.items()}
-    try:
+    with contextlib.ExitStack() as stack:
+        found = {
+            way: World(stack.enter_context(new_database(server_url, "upgrade", released.name)))
+            for way in (AS_RELEASED, *UPGRADES)
+        }
         for way in UPGRADES:
             found[way].applied = upgrade(way, found[way].url, tmp_path_factory)
         for world in found.values():
@@ -184,9 +164,6 @@ def worlds(
                 world.answers = run_probes(conn, released.facts, released.known)
                 world.invariants_after = invariants(conn)
         yield found
-    finally:
-        for name in names.values():
-            drop_database(server_url, name)
 
 
 def test_each_way_applies_exactly_the_new_migrations(worlds: dict[str, World]) -> None:

@@ -91,23 +91,29 @@ def table_snapshot(conn: Conn) -> dict[str, list[str]]:
 
 
 @contextmanager
-def cloned_database(server_url: str, template: str, prefix: str) -> Iterator[str]:
-    """A fresh copy of the migrated ``template`` (a file copy: fast); yields its URL and
-    drops it (WITH FORCE) afterwards."""
+def new_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database on the server of ``server_url``, empty or a copy of ``template`` (a
+    file copy: fast); yields its URL and drops it (WITH FORCE) afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    create = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template is not None:
+        create += sql.SQL(" template {}").format(sql.Identifier(template))
     with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
+        admin.execute(create)
     try:
-        yield psycopg.conninfo.make_conninfo(server_url, dbname=name)
+        yield server_url.rsplit("/", 1)[0] + "/" + name
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
             )
+
+
+@contextmanager
+def cloned_database(server_url: str, template: str, prefix: str) -> Iterator[str]:
+    """A fresh copy of the migrated ``template``; yields its connection string."""
+    with new_database(server_url, prefix, template) as url:
+        yield psycopg.conninfo.make_conninfo(server_url, dbname=url.rsplit("/", 1)[1])
 
 
 def with_code(conn: Conn, body: dict[str, Any], identifier: str = "email") -> dict[str, Any]:
