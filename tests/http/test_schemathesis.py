@@ -108,6 +108,12 @@ def run(location: str, key: str, workdir: Path, name: str, *extra: str) -> dict[
         (report_dir / f"schemathesis-{name}.log").write_text(output)
     assert finished.returncode == 0, output[-8000:]
     result: dict[str, Any] = json.loads(report.read_text())
+    cases = result["test_cases"]
+    print(
+        f"\nschemathesis {name}: seed {result['seed']}, {result['operations']['tested']} "
+        f"operations, {cases['generated']} test cases, {cases['with_failures']} failing, "
+        f"{result['running_time']:.0f} s"
+    )
     return result
 
 

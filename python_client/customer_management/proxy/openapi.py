@@ -151,6 +151,8 @@ def body_schema(function: Function, entry: dict[str, Any] | None, role: str) -> 
         }
         schema["required"] = [p.name for p in function.parameters if not p.has_default]
         schema["additionalProperties"] = False
+        if declared.get("examples"):
+            schema["example"] = declared["examples"][0]
     required = [*schema.get("required", [])]
     required += [name for name in extra_required if name not in required]
     if required:

@@ -12,6 +12,7 @@ objects are a subset of JSON Schema draft 4. ``convert`` rewrites a node of
 * a ``oneOf`` of object shapes (Swagger 2.0 has no ``oneOf``) becomes one object with every
   branch's properties, requiring only what every branch requires; its description names
   the branches;
+* the first of ``examples`` becomes ``example``;
 * keywords Swagger 2.0 does not know (``$schema``, ``x-sqlstate``...) are left out.
 """
 
@@ -56,6 +57,8 @@ def convert(node: Schema) -> Schema:
     if "$ref" in node:
         return ref(contract.ref_name(node["$ref"]))
     out: Schema = {key: node[key] for key in KEPT if key in node}
+    if node.get("examples"):
+        out["example"] = node["examples"][0]
     if not out.get("required", True):
         del out["required"]  # Swagger 2.0: a required list is never empty
     kinds = node.get("type")
