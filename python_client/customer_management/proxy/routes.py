@@ -69,8 +69,8 @@ def error_response(request: Request, error: errors.ApiError) -> Response:
 
 
 def options_response(allow: str) -> Response:
-    """PostgREST's answer to a plain ``OPTIONS``: 200, no body, ``Allow``."""
-    return Response(status_code=200, headers={"allow": allow})
+    """PostgREST's answer to a plain ``OPTIONS``: 200, no body, ``Allow`` (and any origin)."""
+    return Response(status_code=200, headers={"allow": allow, "access-control-allow-origin": "*"})
 
 
 class AnyMethod:
