@@ -46,7 +46,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full fuzz chaos \
+.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full fuzz schemathesis chaos \
 	node deno deno-test supabase-cli contract console browser-deps console-screenshots
 
 help: ## list the targets
@@ -144,6 +144,17 @@ fuzz: $(VENV)/.installed system-deps ## the long fuzz: 10,000 hostile requests t
 	CUSTOMER_MANAGEMENT_FUZZ_REQUESTS=$(FUZZ_REQUESTS) CUSTOMER_MANAGEMENT_FUZZ_RANDOM=1 \
 	CUSTOMER_MANAGEMENT_FUZZ_REPORT=$(CURDIR)/.local/fuzz-report.json \
 		$(PY) -m pytest -p no:cacheprovider -s tests/http/test_fuzz.py
+
+# SCHEMATHESIS_EXAMPLES=N examples per operation, SCHEMATHESIS_SEED=S (default: a new one each
+# run); the JSON reports and logs go to .local/schemathesis/.
+SCHEMATHESIS_EXAMPLES ?= 1000
+SCHEMATHESIS_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+schemathesis: $(VENV)/.installed system-deps ## the long schemathesis run: every RPC of the OpenAPI document, ten checks, service-role and anon keys (docs/reliability.md)
+	@mkdir -p .local/schemathesis
+	CUSTOMER_MANAGEMENT_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) \
+	CUSTOMER_MANAGEMENT_SCHEMATHESIS_SEED=$(SCHEMATHESIS_SEED) \
+	CUSTOMER_MANAGEMENT_SCHEMATHESIS_REPORTS=$(CURDIR)/.local/schemathesis \
+		$(PY) -m pytest -p no:cacheprovider -s tests/http/test_schemathesis.py
 
 # CHAOS_CYCLES=N runs N kill-and-recover cycles; the numbers go to .local/chaos-report.json.
 CHAOS_CYCLES ?= 12

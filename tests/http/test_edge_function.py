@@ -15,7 +15,6 @@ and say so, they are never skipped.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -33,13 +32,11 @@ import pytest
 from customer_management.local import auth_users, keys
 from customer_management.proxy import Settings, create_app
 from customer_management.proxy.server import BackgroundServer
+from support.deno import FUNCTION_DIR, deno_binary, deno_cache_env
 from support.helpers import cloned_database
 from support.proxy import as_authenticator
 
 REPO = Path(__file__).resolve().parents[2]
-FUNCTIONS = REPO / "supabase" / "functions"
-FUNCTION_DIR = FUNCTIONS / "customer-management"
-DENO_HOME = REPO / ".local" / "deno"
 FUNCTION_PATH = "/functions/v1/customer-management"
 ORIGIN = "https://shop.example"
 
@@ -63,31 +60,10 @@ Conn = psycopg.Connection[Any]
 # --- infrastructure -------------------------------------------------------------------
 
 
-def deno_binary() -> Path:
-    """The Deno that ``make setup`` installs (``$DENO`` overrides); fail loudly if absent."""
-    configured = os.environ.get("DENO")
-    path = Path(configured) if configured else DENO_HOME / "node_modules" / ".bin" / "deno"
-    if not path.exists():
-        pytest.fail(
-            f"Deno is not installed ({path} is missing): run `make setup`, which installs it "
-            "from npm into .local/deno and caches the Edge Function's dependencies.",
-            pytrace=False,
-        )
-    return path
-
-
 def deno_env(supabase_url: str) -> dict[str, str]:
     """The function's environment: the API it calls, the project key, the Deno cache."""
-    env = dict(os.environ)
-    env.setdefault("DENO_DIR", str(DENO_HOME / "cache"))
-    env.update(
-        {
-            "SUPABASE_URL": supabase_url,
-            "SUPABASE_ANON_KEY": ANON_KEY,
-            "NO_COLOR": "1",
-            "DENO_NO_UPDATE_CHECK": "1",
-        }
-    )
+    env = deno_cache_env()
+    env.update({"SUPABASE_URL": supabase_url, "SUPABASE_ANON_KEY": ANON_KEY})
     return env
 
 

@@ -1,5 +1,6 @@
 """``GET /rest/v1/``: the OpenAPI document, PostgREST's way (Swagger 2.0, the functions of
-schema public the caller's role may execute, read from the catalog at each request)."""
+schema public the caller's role may execute, read from the catalog at each request), stating
+the contract: each RPC's arguments, its answer, its errors and the key it needs."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def args_schema(doc: dict[str, Any], name: str) -> dict[str, Any]:
     """The body schema of ``POST /rpc/<name>``."""
     (parameter,) = doc["paths"][f"/rpc/{name}"]["post"]["parameters"]
     assert parameter["in"] == "body" and parameter["name"] == "args"
-    assert parameter["required"] is True
+    # An empty body is {}: the body is required when {} lacks a required argument.
+    assert parameter["required"] is bool(parameter["schema"].get("required"))
     schema: dict[str, Any] = parameter["schema"]
     return schema
 
@@ -58,19 +60,75 @@ def test_service_role_document(proxy: Proxy, conn: psycopg.Connection[Any]) -> N
     assert all(set(item) == {"post"} for path, item in doc["paths"].items() if path != "/")
 
     whole = args_schema(doc, "customer_management")
-    assert whole["type"] == "object" and "properties" not in whole
-    named = args_schema(doc, "request_verification")
-    assert named["properties"] == {
-        "identifier_type": {"type": "string", "format": "text"},
-        "identifier_value": {"type": "string", "format": "text"},
+    assert whole["required"] == ["source"]
+    assert whole["properties"]["source"]["enum"] == ["chatbot", "webapp"]
+    assert whole["properties"]["email"] == {
+        "description": whole["properties"]["email"]["description"],
+        "maxLength": 254,
+        "x-nullable": True,
+        "type": "string",
     }
+    named = args_schema(doc, "request_verification")
+    assert named["properties"]["identifier_type"]["enum"] == ["email", "phone"]
+    assert named["properties"]["identifier_value"]["type"] == "string"
     assert named["required"] == ["identifier_type", "identifier_value"]
+    assert named["additionalProperties"] is False
     operation = doc["paths"]["/rpc/customer_management"]["post"]
     assert operation["summary"].startswith("Find, create, update or merge the customer")
     assert {"200", "400", "401", "403", "413", "429", "503", "504"} <= set(operation["responses"])
-    # A valid document: schemathesis loads it and finds every operation.
+    assert operation["responses"]["200"]["schema"] == {"$ref": "#/definitions/ResolutionResponse"}
+    assert operation["responses"]["429"]["headers"]["Retry-After"]["type"] == "integer"
+    assert "second_proof_required (PT403)" in operation["responses"]["403"]["description"]
+    answer = doc["definitions"]["ResolutionResponse"]
+    assert set(answer["properties"]) >= {"customer", "conflicts", "conflictId", "summary"}
+    assert doc["definitions"]["ErrorBody"]["required"] == ["code", "message", "details", "hint"]
+    # Every operation says which key it needs, and answers errors in PostgREST's body.
+    for item in doc["paths"].values():
+        for op in item.values():
+            assert op["security"] == [{"apikey": [], "bearer": []}, {"apikey": []}]
+            for status, response in op["responses"].items():
+                if status >= "400":
+                    assert response["schema"] == {"$ref": "#/definitions/ErrorBody"}
+    assert set(doc["securityDefinitions"]) == {"apikey", "bearer"}
+    # A valid Swagger 2.0 document: schemathesis validates it and finds every operation.
     schema = schemathesis.openapi.from_dict(doc)
+    schema.validate()
     assert len(list(schema.get_all_operations())) == len(doc["paths"])
+
+
+def test_arguments_as_the_functions_take_them(proxy: Proxy, conn: psycopg.Connection[Any]) -> None:
+    """Bounds and defaults of the catalog and the contract; per role, what must be sent."""
+    doc = document(proxy).json()
+    orders = args_schema(doc, "customer_orders")
+    assert orders["properties"]["page_size"] == {
+        "format": "integer",
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "default": 10,
+        "description": "Orders per page.",
+    }
+    assert orders["properties"]["page"]["maximum"] == 100000
+    assert orders["properties"]["customer_id"]["format"] == "uuid"
+    assert orders["properties"]["customer_id"]["x-nullable"] is True
+    # The service role must name the customer; an end user may leave the id out.
+    assert orders["required"] == ["customer_id"]
+    user = make_user(conn, email="orders@example.org")
+    own = args_schema(document(proxy, ANON_KEY, user.token).json(), "customer_orders")
+    assert "required" not in own
+    queue = args_schema(doc, "support_conflict_queue")
+    assert queue["properties"]["page_size"]["maximum"] == 200
+    assert queue["properties"]["status"]["default"] == "open"
+    assert queue["properties"]["status"]["allOf"] == [{"$ref": "#/definitions/ConflictStatus"}]
+    assert "required" not in queue
+    (body,) = doc["paths"]["/rpc/support_conflict_queue"]["post"]["parameters"]
+    assert body["required"] is False  # an empty body is {}: the defaults
+    find = args_schema(doc, "support_find_customers")
+    assert find["minProperties"] == 1
+    assert "Send a phone, an email or both" in find["description"]
+    merge = args_schema(doc, "undo_merge")
+    assert merge["properties"]["merge_id"]["minimum"] == 1
+    assert merge["properties"]["merge_id"]["maximum"] == 2**63 - 1
 
 
 def test_follows_the_callers_privileges(proxy: Proxy, conn: psycopg.Connection[Any]) -> None:
@@ -105,12 +163,18 @@ def test_a_function_added_later_appears_without_a_restart(
     doc = document(proxy).json()
     schema = args_schema(doc, "fuzz_later")
     assert schema["properties"] == {
-        "amount": {"type": "integer", "format": "integer"},
+        "amount": {
+            "type": "integer",
+            "format": "integer",
+            "minimum": -(2**31),
+            "maximum": 2**31 - 1,
+        },
         "tags": {"type": "array", "format": "text[]", "items": {"type": "string"}},
-        "note": {"type": "string", "format": "text"},
-        "payload": {"format": "jsonb"},
+        "note": {"type": "string", "format": "text", "default": "x"},
+        "payload": {"format": "jsonb", "default": {}},
     }
     assert schema["required"] == ["amount", "tags"]
+    assert schema["additionalProperties"] is False
     operation = doc["paths"]["/rpc/fuzz_later"]["post"]
     assert operation["summary"] == "Added later."
     assert operation["description"] == "Second line."
@@ -120,11 +184,13 @@ def test_a_function_added_later_appears_without_a_restart(
 
 
 def test_needs_an_api_key_and_get(proxy: Proxy) -> None:
-    """Like the RPCs: no apikey is 401 PGRST302; POST is 405; no trailing slash works."""
+    """Like the RPCs: no apikey is 401 PGRST302; POST is 405 PGRST117; no trailing slash
+    works."""
     missing = proxy.http.get(proxy.url + "/rest/v1/")
     assert missing.status_code == 401 and missing.json()["code"] == "PGRST302"
     wrong = proxy.http.post(proxy.url + "/rest/v1/", headers={"apikey": SERVICE_KEY})
-    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD"
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "OPTIONS,GET,HEAD"
+    assert wrong.json()["code"] == "PGRST117"
     bare = proxy.http.get(proxy.url + "/rest/v1", headers={"apikey": SERVICE_KEY})
     assert bare.status_code == 200 and bare.json()["swagger"] == "2.0"
     other = proxy.http.get(

@@ -162,12 +162,72 @@ def test_other_schema_profile_is_406(shared_proxy: Proxy) -> None:
 
 
 def test_get_is_405(shared_proxy: Proxy) -> None:
-    """The kit's functions write, so only POST is served."""
+    """The kit's functions write, so only POST is served: GET is PostgREST's PGRST101."""
     response = shared_proxy.http.get(
         shared_proxy.url + "/rest/v1/rpc/customer_management", headers={"apikey": ANON_KEY}
     )
     assert response.status_code == 405
-    assert response.json()["code"] == "PGRST117"
+    assert response.json() == {
+        "code": "PGRST101",
+        "details": None,
+        "hint": None,
+        "message": "Cannot use the GET method on RPC",
+    }
+    assert response.headers["allow"] == "OPTIONS,POST"
+
+
+# Each route, the methods its Allow names (OPTIONS answers them), the code of its 405.
+ROUTES = [
+    ("/rest/v1/rpc/customer_management", "OPTIONS,POST", "PGRST101"),
+    ("/rest/v1/", "OPTIONS,GET,HEAD", "PGRST117"),
+    ("/health", "OPTIONS,GET,HEAD", "PGRST117"),
+    ("/functions/v1/customer-management", "POST, OPTIONS", "PGRST117"),
+    ("/console/", "GET, HEAD", "PGRST117"),
+]
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "QUERY")
+
+
+@pytest.mark.parametrize(("path", "allow", "code"), ROUTES)
+def test_methods_and_allow_agree(shared_proxy: Proxy, path: str, allow: str, code: str) -> None:
+    """Every method a route's Allow names is served (none answers 405); every other method
+    is 405 with the same Allow and PostgREST's error body; a plain OPTIONS (not a CORS
+    preflight) answers Allow when Allow names it."""
+    allowed = {method.strip() for method in allow.split(",")}
+    headers = {"apikey": SERVICE_KEY, "Authorization": f"Bearer {SERVICE_KEY}"}
+    for method in METHODS:
+        response = shared_proxy.http.request(
+            method, shared_proxy.url + path, headers=headers, json=LOOKUP
+        )
+        if method in allowed:
+            assert response.status_code != 405, (method, response.text)
+            continue
+        assert response.status_code == 405, (method, response.text)
+        assert response.headers["allow"] == allow, method
+        if method != "HEAD":
+            assert response.headers["content-type"].startswith("application/json")
+            assert response.json() == {
+                "code": code,
+                "details": None,
+                "hint": None,
+                "message": f"Cannot use the {method} method on RPC"
+                if code == "PGRST101"
+                else f"Unsupported HTTP method: {method}",
+            }
+    if "OPTIONS" in allowed:
+        options = shared_proxy.http.options(shared_proxy.url + path, headers=headers)
+        assert options.status_code == 200
+        if path.startswith("/rest/v1"):
+            assert options.headers["allow"] == allow  # PostgREST's answer: Allow, no body
+            assert options.content == b""
+
+
+def test_options_needs_a_key_and_a_function(shared_proxy: Proxy) -> None:
+    """Like every request to /rest/v1: no apikey is 401; an unknown function is 404."""
+    url = shared_proxy.url + "/rest/v1/rpc/"
+    missing = shared_proxy.http.options(url + "customer_management")
+    assert missing.status_code == 401 and missing.json()["code"] == "PGRST302"
+    unknown = shared_proxy.http.options(url + "no_such_function", headers={"apikey": ANON_KEY})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "PGRST202"
 
 
 def test_unknown_edge_function_and_path_are_404(shared_proxy: Proxy) -> None:

@@ -172,6 +172,48 @@ def test_catalog_matching() -> None:
     assert raised.value.status == 300
 
 
+def test_catalog_defaults_and_argument_types() -> None:
+    """Literal defaults are read from pg_get_expr; a value must have its parameter's JSON
+    type (null is any parameter's), where PostgreSQL would cast it."""
+    assert catalog._split_top_level("NULL::uuid, 'a, b'::text, 10") == [
+        "NULL::uuid",
+        "'a, b'::text",
+        "10",
+    ]
+    literals = ["NULL::uuid", "'it''s'::text", "false", "'{}'::jsonb", "'-5'::integer", "7"]
+    assert [catalog.literal_default(e) for e in literals] == [None, "it's", False, {}, -5, 7]
+    assert catalog.literal_default("now()") is catalog.UNKNOWN_DEFAULT
+    orders = catalog.parse_row(
+        "public",
+        (
+            4,
+            "customer_orders",
+            ["customer_id", "page_size", "page"],
+            [],
+            ["uuid", "integer", "integer"],
+            3,
+            "jsonb",
+            False,
+            None,
+            "NULL::uuid, 10, 1",
+        ),
+    )
+    assert [p.default for p in orders.parameters] == [None, 10, 1]
+    assert orders.argument_error({"customer_id": None, "page_size": 20}) is None
+    assert orders.argument_error({"page_size": "20"}) == (
+        "page_size must be a JSON integer (integer), not a string."
+    )
+    assert orders.argument_error({"customer_id": 5}) == (
+        "customer_id must be a JSON string (uuid), not a number."
+    )
+    assert orders.argument_error({"page": 1.5}) is not None
+    assert orders.argument_error({"page": True}) is not None
+    whole = catalog.parse_row(
+        "public", (1, "customer_management", [], [], ["jsonb"], 0, "jsonb", False)
+    )
+    assert whole.argument_error({"phone": 5}) is None  # the function checks its own body
+
+
 def test_settings_validation_and_env() -> None:
     """Exactly one mode; forward mode without key material leaves verification upstream."""
     with pytest.raises(ValueError):

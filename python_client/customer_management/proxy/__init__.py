@@ -11,7 +11,10 @@ Modules, one concern each:
 ``backend``     the interface both execution modes implement
 ``db``          database mode: psycopg pool, one transaction per request with role + claims
 ``forward``     forward mode: a real Supabase project through supabase-py
-``routes``      ``/rest/v1/rpc/{fn}``, ``/functions/v1/customer-management``, ``/health``
+``openapi``     the OpenAPI document at ``/rest/v1/``: the catalog and the contract
+``swagger``     the contract's JSON Schema as Swagger 2.0 schema objects
+``routes``      ``/rest/v1/rpc/{fn}``, ``/functions/v1/customer-management``, ``/health``,
+                methods and ``Allow`` as PostgREST answers them
 ``console``     the support console's static page at ``/console`` and its ``config.json``
 ``middleware``  CORS and the one-line JSON access log
 ``app``         ``create_app(settings)``

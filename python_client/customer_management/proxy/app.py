@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
@@ -13,7 +14,7 @@ from customer_management.proxy.auth import Authenticator
 from customer_management.proxy.backend import Backend
 from customer_management.proxy.console import console_routes
 from customer_management.proxy.middleware import AccessLogMiddleware, cors_options
-from customer_management.proxy.routes import Context, build_routes
+from customer_management.proxy.routes import Context, build_routes, http_exception_response
 from customer_management.proxy.settings import Settings
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings, backend: Backend | None = None) -> Starlette:
     return Starlette(
         routes=[*console_routes(settings), *build_routes(context)],
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_exception_response},
         middleware=[
             Middleware(AccessLogMiddleware),
             Middleware(CORSMiddleware, **cors_options(settings.cors_allow_headers)),

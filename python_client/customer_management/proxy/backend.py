@@ -67,5 +67,8 @@ class Backend(Protocol):
     async def call(self, call: RpcCall) -> RpcResult:
         """Run ``call`` or raise ``errors.ApiError``."""
 
+    async def has_function(self, name: str) -> bool:
+        """Whether ``/rpc/<name>`` names an exposed function (``OPTIONS`` answers 404 if not)."""
+
     async def openapi(self, caller: Caller, server: Server) -> bytes:
         """The OpenAPI document of what ``caller`` may call (``GET /rest/v1/``)."""

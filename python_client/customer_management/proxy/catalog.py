@@ -1,19 +1,23 @@
 """Which functions ``/rest/v1/rpc/<name>`` may call, and the SQL that calls them.
 
 Like PostgREST's schema cache, the exposed functions are read from ``pg_catalog``: the
-functions of the exposed schema (``public``) that no extension owns. A POST body is matched
-to a function the way PostgREST matches it: a function with a single unnamed ``json`` or
-``jsonb`` parameter receives the whole body; otherwise the body's keys must name parameters
-(every parameter without a default present, no unknown key). Values reach SQL through
-``json_to_record`` and names through ``psycopg.sql.Identifier``, so nothing from the
-request is ever spliced into SQL text.
+functions of the exposed schema (``public``) that no extension owns, with their parameters'
+names, types and defaults. A POST body is matched to a function the way PostgREST matches
+it: a function with a single unnamed ``json`` or ``jsonb`` parameter receives the whole
+body; otherwise the body's keys must name parameters (every parameter without a default
+present, no unknown key). Unlike PostgREST, each value must then have the JSON type the
+OpenAPI document gives its parameter (``json_type``): PostgreSQL would turn ``"10"`` into
+the integer 10 and ``5551234567`` into the text ``'5551234567'``, so a body the document
+calls invalid would be served. Values reach SQL through ``json_to_record`` and names through
+``psycopg.sql.Identifier``, so nothing from the request is ever spliced into SQL text.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import sql
@@ -28,7 +32,8 @@ select p.oid::bigint, p.proname::text,
        p.pronargdefaults::int,
        pg_catalog.format_type(p.prorettype, null),
        p.proretset,
-       pg_catalog.obj_description(p.oid, 'pg_proc')
+       pg_catalog.obj_description(p.oid, 'pg_proc'),
+       pg_catalog.pg_get_expr(p.proargdefaults, 0)
 from pg_catalog.pg_proc as p
 join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
 where n.nspname = %s
@@ -50,15 +55,100 @@ OPENAPI_QUERY = _FUNCTIONS_QUERY.format(
 )
 JSON_TYPES = frozenset({"json", "jsonb"})
 INPUT_MODES = frozenset({"i", "b", "v"})
+# PostgREST's toSwaggerType: the JSON type of a SQL type (anything else is a string).
+_JSON_TYPE_OF = {
+    "character varying": "string",
+    "character": "string",
+    "text": "string",
+    "boolean": "boolean",
+    "smallint": "integer",
+    "integer": "integer",
+    "bigint": "integer",
+    "numeric": "number",
+    "real": "number",
+    "double precision": "number",
+}
+# The range PostgreSQL accepts for each integer type (beyond it: 22003).
+INTEGER_RANGES = {
+    "smallint": (-(2**15), 2**15 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "bigint": (-(2**63), 2**63 - 1),
+}
+UNKNOWN_DEFAULT = object()
+"""The default of a parameter whose default expression is not a plain literal."""
+
+
+def json_type(sql_type: str) -> str | None:
+    """The JSON type a value of ``sql_type`` has in a body (None: any JSON, for json/jsonb)."""
+    if sql_type in JSON_TYPES:
+        return None
+    if sql_type.endswith("[]"):
+        return "array"
+    return _JSON_TYPE_OF.get(sql_type, "string")
+
+
+def _has_json_type(value: object, kind: str) -> bool:
+    """Whether a parsed JSON ``value`` is of JSON type ``kind``."""
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, list)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``pg_get_expr`` of ``proargdefaults`` split at the commas between expressions."""
+    parts: list[str] = []
+    depth, quoted, start = 0, False, 0
+    for index, char in enumerate(text):
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "([":
+            depth += 1
+        elif not quoted and char in ")]":
+            depth -= 1
+        elif not quoted and depth == 0 and char == ",":
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def literal_default(expression: str) -> Any:
+    """The JSON value of a default expression that is a plain literal (``10``, ``'open'::text``,
+    ``NULL::uuid``, ``false``, ``'{}'::jsonb``); ``UNKNOWN_DEFAULT`` for anything else."""
+    if expression.startswith("'"):
+        body, _, cast = expression[1:].rpartition("'")
+        text = body.replace("''", "'")
+        sql_type = cast.removeprefix("::")
+        if cast and not cast.startswith("::"):
+            return UNKNOWN_DEFAULT
+        if sql_type in JSON_TYPES:
+            return json.loads(text)
+        return literal_default(text) if sql_type in INTEGER_RANGES else text
+    bare = expression.split("::", 1)[0].strip()
+    if bare.upper() == "NULL":
+        return None
+    if bare in ("true", "false"):
+        return bare == "true"
+    if bare.lstrip("-").isdigit():
+        return int(bare)
+    return UNKNOWN_DEFAULT
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """One input parameter: name ('' when unnamed), SQL type and whether it has a default."""
+    """One input parameter: name ('' when unnamed), SQL type, whether it has a default and
+    the default's value when it is a plain literal (else ``UNKNOWN_DEFAULT``)."""
 
     name: str
     type: str
     has_default: bool
+    default: Any = field(default=UNKNOWN_DEFAULT, compare=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +179,33 @@ class Function:
         required = {p.name for p in self.parameters if not p.has_default}
         return required <= keys <= names
 
+    def argument_error(self, body: object) -> str | None:
+        """Why a value of ``body`` has not the JSON type its parameter's type maps to (null
+        is any parameter's value: the function decides); None when every value has."""
+        if self.takes_whole_body or not isinstance(body, dict):
+            return None
+        by_name = {p.name: p for p in self.parameters}
+        for key in sorted(body):
+            value = body[key]
+            parameter = by_name.get(key)
+            kind = json_type(parameter.type) if parameter is not None else None
+            if value is None or kind is None or _has_json_type(value, kind):
+                continue
+            assert parameter is not None
+            return f"{key} must be a JSON {kind} ({parameter.type}), not {_json_kind(value)}."
+        return None
+
+
+def _json_kind(value: object) -> str:
+    """The JSON type of a parsed value, as the error message names it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
 
 def parse_row(schema: str, row: Sequence[Any]) -> Function:
     """Build a ``Function`` from one ``CATALOG_QUERY`` row."""
@@ -102,8 +219,18 @@ def parse_row(schema: str, row: Sequence[Any]) -> Function:
     ]
     input_names += [""] * (len(types) - len(input_names))
     first_default = len(types) - n_defaults
+    expressions = _split_top_level(str(row[9])) if len(row) > 9 and row[9] else []
+    defaults = [literal_default(e) for e in expressions]
+    if len(defaults) != n_defaults:
+        defaults = [UNKNOWN_DEFAULT] * n_defaults
     parameters = tuple(
-        Parameter(input_names[i], types[i], i >= first_default) for i in range(len(types))
+        Parameter(
+            input_names[i],
+            types[i],
+            i >= first_default,
+            defaults[i - first_default] if i >= first_default else UNKNOWN_DEFAULT,
+        )
+        for i in range(len(types))
     )
     description = str(row[8]) if len(row) > 8 and row[8] is not None else None
     return Function(schema, name, parameters, str(row[6]), bool(row[7]), description)

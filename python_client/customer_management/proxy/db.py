@@ -210,6 +210,9 @@ class PostgresBackend:
     async def call(self, call: RpcCall) -> RpcResult:
         """Match the function, then run it in one transaction as the caller."""
         function = await self._function(call.function, call.body)
+        problem = function.argument_error(call.body)
+        if problem is not None:
+            raise errors.invalid_argument(function.name, problem)
         statement = catalog.call_statement(function, call.body)
         caller = call.caller
         context = (
@@ -341,6 +344,15 @@ class PostgresBackend:
             raise self._catalog.not_found(name, body)
         return function
 
+    async def has_function(self, name: str) -> bool:
+        """Whether schema public exposes a function ``name`` (reload the catalog once on a
+        miss, as a call would)."""
+        if self._catalog_loaded_at is None or (
+            name not in self._catalog.names() and self._may_reload()
+        ):
+            await self._reload_catalog()
+        return name in self._catalog.names()
+
     def _may_reload(self) -> bool:
         """Throttle reloads, so requests for unknown names cannot hammer pg_catalog."""
         loaded = self._catalog_loaded_at
@@ -389,7 +401,7 @@ class PostgresBackend:
     async def openapi(self, caller: Caller, server: openapi.Server) -> bytes:
         """The OpenAPI document of the functions the caller's role may execute."""
         functions = await self.openapi_functions(caller.role)
-        return openapi.encode(openapi.document(functions, server))
+        return openapi.encode(openapi.document(functions, server, caller.role))
 
 
 def _chosen_status(row: tuple[object, ...] | None) -> tuple[int | None, dict[str, str]]:

@@ -197,15 +197,27 @@ def schema_not_exposed(schema: str) -> ApiError:
     )
 
 
-def method_not_allowed(method: str, allow: str = "POST, OPTIONS") -> ApiError:
-    """405 for methods the route does not serve (the kit's functions write: POST only)."""
+def invalid_rpc_method(method: str, allow: str) -> ApiError:
+    """405 PGRST101 for a method other than POST or OPTIONS on ``/rpc/<function>``
+    (PostgREST's message; ``Allow`` lists what the route serves, as RFC 9110 asks)."""
     return ApiError(
-        405,
-        "PGRST117",
-        f"Unsupported HTTP method: {method}",
-        None,
-        None,
-        {"allow": allow},
+        405, "PGRST101", f"Cannot use the {method} method on RPC", headers={"allow": allow}
+    )
+
+
+def unsupported_method(method: str, allow: str) -> ApiError:
+    """405 PGRST117 for a method the route does not serve, with ``Allow``."""
+    return ApiError(405, "PGRST117", f"Unsupported HTTP method: {method}", headers={"allow": allow})
+
+
+def invalid_argument(function: str, problem: str) -> ApiError:
+    """400 PGRST102 for a named argument whose JSON type is not its parameter's."""
+    return ApiError(
+        400,
+        "PGRST102",
+        "Invalid argument type",
+        f"public.{function}: {problem}",
+        "Send each argument with the JSON type the API's OpenAPI document gives it.",
     )
 
 

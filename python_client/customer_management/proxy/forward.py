@@ -100,6 +100,16 @@ class SupabaseBackend:
             )
         return response.content
 
+    async def has_function(self, name: str) -> bool:
+        """Ask the upstream: ``OPTIONS /rpc/<name>`` is 200 for a function, 404 otherwise."""
+        try:
+            response = await self._http.request(
+                "OPTIONS", f"{self._rest_url}/rpc/{name}", headers={"apikey": self._key}
+            )
+        except httpx.HTTPError:
+            raise errors.connection_error() from None
+        return response.status_code < 400
+
     def _client(self, token: str) -> AsyncPostgrestClient:
         """supabase-py's PostgREST client acting as the caller."""
         headers = {"apikey": self._key, "Authorization": f"Bearer {token}"}
