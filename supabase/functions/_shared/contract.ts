@@ -20,6 +20,8 @@ export interface ResolutionRequest {
   source: "chatbot" | "webapp";
   /** Service role only: merge the accounts instead of flagging a conflict. */
   mergeIfFound?: boolean | null;
+  /** Chatbot: the caller declines the second proof asked for when her line is on an account that holds it less than verified; she is served on an account of her own and the contested phone goes to support. */
+  withoutSecondProof?: boolean | null;
   /** A code the caller read back: proves the request's email (or phone) for this request. From request_verification. */
   verification?: Record<string, unknown> | null;
   [key: string]: unknown;
@@ -119,4 +121,4 @@ export interface ErrorBody {
 }
 
 /** The message of every error the kit raises itself. */
-export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "rate_limited" | "try_again" | "verification_required" | "invalid_verification" | "invalid_preferences" | "not_found" | "invalid_action" | "invalid_survivor" | "invalid_reason" | "conflict_closed" | "merge_blocked" | "merge_already_undone" | "undo_blocked_by_later_merges" | "undo_blocked" | "customer_erased" | "invalid_page";
+export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "rate_limited" | "try_again" | "verification_required" | "invalid_verification" | "invalid_preferences" | "not_found" | "invalid_action" | "invalid_survivor" | "invalid_reason" | "conflict_closed" | "merge_blocked" | "merge_already_undone" | "undo_blocked_by_later_merges" | "undo_blocked" | "customer_erased" | "invalid_page" | "second_proof_required" | "contact_follows_identifiers";
