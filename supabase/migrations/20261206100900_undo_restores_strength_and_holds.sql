@@ -1,7 +1,7 @@
 -- An undo restores identifiers as strong as they were and holds imported copies again, and
--- leaves both accounts' contact columns to their identifiers: after any amount of
--- maintenance (which no longer deletes what a merge set aside), each account is found by the
--- same lookups as before the merge and shows what finds it.
+-- shows on both accounts what they showed, as far as the identifiers they hold back it:
+-- after any amount of maintenance (which no longer deletes what a merge set aside), each
+-- account is found by the same lookups as before the merge and shows what finds it.
 
 -- Undoes one merge that nothing later builds on.
 create or replace function customer_management.undo_one_merge(
@@ -131,13 +131,17 @@ begin
     where r.status = 'pending' and coalesce(r.held, r.source = 'import')
     on conflict do nothing;
 
-    -- Both rows as they were but for their contact columns, which follow from the
-    -- identifiers restored above (the survivor's at once, the merged account's when it is
-    -- live again): the survivor first, so a login it received is given back before the
-    -- other account shows it again.
+    -- Both rows as they were, the survivor first: it gives back a login it received
+    -- before the other account shows it again. What each showed is restored as it was
+    -- (the identifiers' own changes above passed through states that show less), then
+    -- checked against the identifiers each holds now, the one rule that decides it.
+    perform pg_catalog.set_config('customer_management.syncing_contact_columns', 'on', true);
     update public.customers as c
     set first_name = survivor_row.first_name,
         last_name = survivor_row.last_name,
+        phone = survivor_row.phone,
+        email = survivor_row.email,
+        auth_user_id = survivor_row.auth_user_id,
         allergies = survivor_row.allergies,
         preferences = survivor_row.preferences,
         created_at = survivor_row.created_at,
@@ -148,6 +152,9 @@ begin
     update public.customers as c
     set first_name = merged_row.first_name,
         last_name = merged_row.last_name,
+        phone = merged_row.phone,
+        email = merged_row.email,
+        auth_user_id = merged_row.auth_user_id,
         allergies = merged_row.allergies,
         preferences = merged_row.preferences,
         created_at = merged_row.created_at,
@@ -155,6 +162,8 @@ begin
         merged_at = merged_row.merged_at,
         updated_at = now()
     where c.id = m.merged_id;
+    perform pg_catalog.set_config('customer_management.syncing_contact_columns', 'off', true);
+    perform customer_management.sync_contact_columns(array[m.survivor_id, m.merged_id]);
 
     update public.orders as o
     set customer_id = m.merged_id

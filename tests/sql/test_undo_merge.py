@@ -80,7 +80,8 @@ def test_undo_restores_both_accounts_and_keeps_later_orders(conn: Conn) -> None:
     assert (
         one(
             conn,
-            "select reason from customer_management.merge_undos where merge_id = %s",
+            "select customer_management.read_note(reason) from customer_management.merge_undos "
+            "where merge_id = %s",
             (merge_id,),
         )
         == "wrong person"
