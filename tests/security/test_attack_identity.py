@@ -270,8 +270,9 @@ def test_confirmed_email_held_by_another_login_does_not_join_its_account(conn: C
 
     The victim's login changed its email; the old address is now confirmed by Mallory's
     login. Mallory does not join the victim's account and learns nothing of it; the address
-    moves to her own account (the verified owner wins) and the victim's account keeps it as
-    pending. Her answer is the one she would get if nobody had ever held the address.
+    moves to her own account and the victim's account keeps it as pending, which support
+    sees as a contested-identifier conflict she cannot see or resolve. Her answer is the one
+    she would get if nobody had ever held the address.
     """
     victim = web_victim(conn)
     victim_before = customer_state(conn, victim.customer_id)
@@ -284,7 +285,13 @@ def test_confirmed_email_held_by_another_login_does_not_join_its_account(conn: C
         conn, {"email": VICTIM_EMAIL, "source": "webapp"}, VICTIM_EMAIL, None, True
     )
     assert own_id != victim.customer_id
-    assert global_state(conn) == global_before
+    merges, conflicts, tombstones = global_state(conn)["merges"]
+    assert (merges, tombstones) == (global_before["merges"][0], global_before["merges"][2])
+    assert conflicts == global_before["merges"][1] + 1
+    recorded = conn.execute(
+        "select kind, customer_ids::text[], raised_by from customer_management.customer_conflicts"
+    ).fetchall()
+    assert recorded == [("contested_identifier", sorted([str(victim.customer_id), own_id]), [])]
     assert response["customer"]["email"] == VICTIM_EMAIL
     assert response["customer"]["isNewAccount"] is True
     assert "verificationRequired" not in response

@@ -317,7 +317,13 @@ def test_end_user_sees_own_pending_claims_only(conn: Conn) -> None:
         ("phone", PHONE, "pending"),
         ("auth_user", str(user_id), "active"),
     }
-    # The pending phone never matches: the chatbot with that phone creates a new account.
+    # The pending phone is the login's own claim: a call from that line reads nothing of the
+    # account and creates nothing, it asks for a second proof; with the login's email
+    # proven by a code the line becomes verified on that account.
     bot = call_rpc(conn, {"phone": PHONE, "source": "chatbot"})
-    assert bot["customer"]["isNewAccount"] is True
-    assert bot["customer"]["id"] != response["customer"]["id"]
+    assert bot["message"] == "second_proof_required" and "customer" not in bot
+    proven = call_rpc(
+        conn, with_code(conn, {"phone": PHONE, "email": ATTACKER_EMAIL, "source": "chatbot"})
+    )
+    assert proven["customer"]["id"] == response["customer"]["id"]
+    assert ("phone", PHONE, "active") in identifier_set(conn, response["customer"]["id"])

@@ -350,10 +350,18 @@ def test_service_role_keeps_full_access_to_public_tables(conn: Conn, world: Worl
         ).fetchone()
         assert new_id is not None
         acting.execute(
-            "update public.customers set phone = '+15553335555', email = 'svc@example.com' "
-            "where id = %s",
-            (new_id[0],),
+            "update public.customers set first_name = 'Svc2' where id = %s", (new_id[0],)
         )
+        # Contact columns show the account's identifiers: not edited directly, even here.
+        with (
+            pytest.raises(psycopg.errors.RaiseException, match="contact_follows_identifiers"),
+            acting.transaction(),
+        ):
+            acting.execute(
+                "update public.customers set phone = '+15553335555', "
+                "email = 'svc@example.com' where id = %s",
+                (new_id[0],),
+            )
         acting.execute("insert into public.orders (customer_id) values (%s)", (new_id[0],))
         acting.execute("update public.orders set total = 1 where customer_id = %s", (new_id[0],))
         deleted = acting.execute(

@@ -227,8 +227,12 @@ def test_accounts_of_different_logins_become_a_conflict(
     ]["id"]
     assert mine == old
     plan = dedupe.dry_run(db_url)
+    # Xena's login verified the email; the old record only repeats it: never merged.
     assert [(g["planned"], g["survivorId"], sorted(g["memberIds"])) for g in plan.groups] == [
-        ("conflict", None, sorted([xena, old]))
+        ("contested", None, sorted([xena, old]))
+    ]
+    assert plan.groups[0]["ties"] == [
+        {"type": "email", "value": "xena@gmail.com", "strengths": ["vouched", "verified"]}
     ]
     result = apply(db_url)
     assert result.merge_ids == []
@@ -348,7 +352,11 @@ def test_accounts_holding_a_value_nobody_holds_active_are_one_group(
     conn.execute("update public.customers set phone = null where id = %s", (first,))
     planned = dedupe.dry_run(db_url).groups
     assert [(g["memberIds"], g["survivorId"], g["ties"]) for g in planned] == [
-        ([second, third], second, [{"type": "phone", "value": "+12015550133"}])
+        (
+            [second, third],
+            second,
+            [{"type": "phone", "value": "+12015550133", "strengths": ["vouched", "vouched"]}],
+        )
     ]
     result = apply(db_url)
     assert [g["outcome"] for g in result.groups] == ["merged"]
@@ -360,9 +368,16 @@ def test_an_existing_account_and_its_imported_duplicates_merge(
     conn: Conn, db_url: str, tmp_path: Path
 ) -> None:
     """The online account keeps its id when it is the oldest; the imported duplicate's
-    email comes over, and its held copy of the phone stays on the tombstone."""
+    email comes over, and its held copy of the phone stays on the tombstone. The old system
+    knew its callers by caller ID (--verified phone): the import holds the number as strongly
+    as the caller's line does."""
     online = call_rpc(conn, {"phone": "+12015550144", "firstName": "Olga", "source": "chatbot"})
-    import_rows(db_url, tmp_path, "O1,Olga,Imported,201-555-0144,olga@gmail.com,,2999-01-01")
+    import_rows(
+        db_url,
+        tmp_path,
+        "O1,Olga,Imported,201-555-0144,olga@gmail.com,,2999-01-01",
+        verified=("phone",),
+    )
     result = apply(db_url)
     assert result.groups[0]["survivorId"] == online["customer"]["id"]
     answer = call_rpc(conn, {"email": "olga@gmail.com", "source": "webapp"})

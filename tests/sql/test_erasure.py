@@ -108,6 +108,43 @@ def test_nothing_of_the_person_is_left_in_clear_text(conn: Conn) -> None:
     assert ("erased", accounts) in [(event, sorted(ids)) for event, ids in events]
 
 
+def test_words_about_the_person_are_gone_with_them(conn: Conn) -> None:
+    """A caller escalated a conflict in her own words, support merged with a note and undid
+    it with another: after her erasure no table holds any of those words in clear, and no
+    note about her can be read."""
+    words = "I am Zoe Private, zoe.private@example.org, my other number is 555 0199"
+    web = call_rpc(conn, {"email": "zoe.private@example.org", "source": "webapp"})
+    both = {"phone": PHONE, "email": "zoe.private@example.org", "source": "chatbot"}
+    call_rpc(conn, {"phone": PHONE, "source": "chatbot"})
+    conflict = call_rpc(conn, with_code(conn, both))["conflictId"]
+    rpc(conn, "resolve_conflict", {"conflict_id": conflict, "action": "escalate", "reason": words})
+    merged = rpc(
+        conn,
+        "resolve_conflict",
+        {"conflict_id": conflict, "action": "merge", "reason": "Zoe Private confirmed by phone"},
+    )
+    rpc(
+        conn,
+        "undo_merge",
+        {"merge_id": merged["mergeIds"][0], "reason": "Zoe Private says not hers"},
+    )
+    notes = [
+        row[0]
+        for row in conn.execute("select 'note:' || id from customer_management.notes").fetchall()
+    ]
+    assert len(notes) == 3
+    assert all(one(conn, "select customer_management.read_note(%s)", (n,)) for n in notes)
+    for account in (web["customer"]["id"],):
+        rpc(conn, "erase_customer", {"customer_id": account, "reason": "Zoe Private asked"})
+    for needle in ("Zoe Private", "zoe.private", "555 0199", "not hers"):
+        assert tables_holding(conn, needle) == [], needle
+    assert [one(conn, "select customer_management.read_note(%s)", (n,)) for n in notes] == [
+        None,
+        None,
+        None,
+    ]
+
+
 def test_an_erased_phone_can_start_afresh(conn: Conn) -> None:
     live, _ = person_with_history(conn)
     rpc(conn, "erase_customer", {"customer_id": live})

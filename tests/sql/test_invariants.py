@@ -21,10 +21,13 @@ from support.reads import one
 
 Conn = psycopg.Connection[Any]
 Violation = tuple[str, dict[str, Any]]
-MIGRATION = (
-    Path(__file__).resolve().parents[2]
-    / "supabase/migrations/20261124005000_create_check_invariants.sql"
-)
+MIGRATIONS = [
+    Path(__file__).resolve().parents[2] / "supabase/migrations" / name
+    for name in (
+        "20261124005000_create_check_invariants.sql",
+        "20261206101400_check_contact_and_strength_invariants.sql",
+    )
+]
 
 
 def violations(conn: Conn) -> list[Violation]:
@@ -200,10 +203,12 @@ def unexplained_tombstone(conn: Conn, h: History) -> dict[str, Any]:
 
 
 def merge_reverted_by_hand(conn: Conn, h: History) -> dict[str, Any]:
-    """A standing merge's tombstone made live again without an undo."""
+    """A standing merge's tombstone made live again without an undo (showing nothing: its
+    identifiers are with the survivor)."""
     replica(
         conn,
-        "update public.customers set merged_into = null, merged_at = null where id = %s",
+        "update public.customers set merged_into = null, merged_at = null, phone = null, "
+        "email = null where id = %s",
         (h.standing_tombstone,),
     )
     return {"mergeId": h.standing_merge, "mergedExists": True, "mergedInto": None}
@@ -400,6 +405,33 @@ def erased_again(conn: Conn, h: History) -> dict[str, Any]:
     return {"customerIds": h.erased_accounts}
 
 
+def contact_edited_by_hand(conn: Conn, h: History) -> dict[str, Any]:
+    """A live account made to show a phone it does not hold."""
+    replica(
+        conn, "update public.customers set phone = '+15556070999' where id = %s", (h.bare_account,)
+    )
+    return {"customerId": h.bare_account, "type": "phone"}
+
+
+def contact_cleared_by_hand(conn: Conn, h: History) -> dict[str, Any]:
+    """A live account that holds its phone made to show none."""
+    replica(conn, "update public.customers set phone = null where id = %s", (h.bare_account,))
+    return {"customerId": h.bare_account, "type": "phone"}
+
+
+def vouched_identifier_taken_by_hand(conn: Conn, h: History) -> dict[str, Any]:
+    """A vouched email set aside (pending) on a live account with no conflict, hold or
+    audit entry saying why."""
+    identifier_id = one(
+        conn,
+        "insert into customer_management.customer_identifiers (customer_id, type, value, "
+        "display_value, status, strength, source) values (%s, 'email', 'taken@mail.com', "
+        "'taken@mail.com', 'pending', 'vouched', 'webapp') returning id",
+        (h.bare_account,),
+    )
+    return {"identifierId": identifier_id, "customerId": h.bare_account, "strength": "vouched"}
+
+
 Break = Callable[[Conn, History], dict[str, Any]]
 BREAKS: list[tuple[str, str, Break]] = [
     ("identifier_active_on_tombstone", "active_on_tombstone", active_on_tombstone),
@@ -424,6 +456,13 @@ BREAKS: list[tuple[str, str, Break]] = [
     ("undo_event_mismatch", "undo_unannounced", undo_unannounced),
     ("undo_skipped_later_merge", "undo_over_standing_merge", undo_over_standing_merge),
     ("erasure_repeated", "erased_again", erased_again),
+    ("shown_contact_unbacked", "contact_edited_by_hand", contact_edited_by_hand),
+    ("contact_not_shown", "contact_cleared_by_hand", contact_cleared_by_hand),
+    (
+        "strong_identifier_taken_unexplained",
+        "vouched_identifier_taken_by_hand",
+        vouched_identifier_taken_by_hand,
+    ),
 ]
 # Breaks that touch several accounts: one row per account.
 ONE_ROW_PER_ACCOUNT = ("merge_chain_broken", "erasure_repeated")
@@ -462,7 +501,7 @@ def test_each_broken_invariant_is_reported_alone(
 
 def test_every_invariant_has_a_break() -> None:
     """Each invariant the function reports is broken by some case above."""
-    text = MIGRATION.read_text(encoding="utf-8")
-    declared = set(re.findall(r"select '([a-z_]+)'::text", text))
-    assert len(declared) >= 19
+    text = "".join(path.read_text(encoding="utf-8") for path in MIGRATIONS)
+    declared = set(re.findall(r"select (?:distinct on \([^)]*\) )?'([a-z_]+)'::text", text))
+    assert len(declared) >= 22
     assert declared == {name for name, _, _ in BREAKS}

@@ -95,11 +95,12 @@ def test_merge_moves_everything_to_the_auth_linked_account(conn: Conn) -> None:
     chatbot_identifier_ids = [row["id"] for row in identifiers(conn, pair.chatbot_id)]
     survivor_before = {
         "customer": customer(conn, pair.web_id),
-        "identifiers": identifiers(conn, pair.web_id),
+        # Each identifier as it was, and whether an import held it for deduplication.
+        "identifiers": [{**row, "held": False} for row in identifiers(conn, pair.web_id)],
     }
     merged_before = {
         "customer": customer(conn, pair.chatbot_id),
-        "identifiers": identifiers(conn, pair.chatbot_id),
+        "identifiers": [{**row, "held": False} for row in identifiers(conn, pair.chatbot_id)],
     }
     both = {"phone": PHONE, "email": EMAIL, "source": "chatbot"}
     conflict = call_rpc(conn, with_code(conn, both))

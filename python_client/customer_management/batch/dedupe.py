@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
@@ -46,7 +45,15 @@ from customer_management.dedupe_groups as g
 where g.run_id = %s
 order by g.group_no
 """
-PLANNED = ("merge", "conflict", "kept_separate", "undone_before", "escalated", "too_large")
+PLANNED = (
+    "merge",
+    "conflict",
+    "contested",
+    "kept_separate",
+    "undone_before",
+    "escalated",
+    "too_large",
+)
 
 
 @dataclass
@@ -78,18 +85,23 @@ class DedupeResult:
         return document
 
 
+def _as_tie(tie: str) -> dict[str, Any]:
+    """A tie "type value held/other" as JSON: the value, and how strongly the held account
+    and the other account hold it (verified, vouched or claimed)."""
+    kind, value, strengths = tie.split(" ", 2)
+    held, _, other = strengths.partition("/")
+    return {"type": kind, "value": value, "strengths": [held, other]}
+
+
 def _as_groups(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """Plan rows as JSON-ready dicts; a tie is "type value"."""
+    """Plan rows as JSON-ready dicts."""
     return [
         {
             "group": number,
             "planned": planned,
             "survivorId": survivor,
             "memberIds": members,
-            "ties": [
-                {"type": kind, "value": value}
-                for kind, _, value in map(str.partition, ties, repeat(" "))
-            ],
+            "ties": [_as_tie(tie) for tie in ties],
         }
         for number, planned, survivor, members, ties in rows
     ]

@@ -12,6 +12,7 @@ from customer_management.cli.target import add_db_url, database_url, describe_fa
 PLANNED_WORDS = {
     "merge": "merge",
     "conflict": "conflict (different logins)",
+    "contested": "contested (held with different strengths): for support",
     "kept_separate": "kept separate by support",
     "undone_before": "a merge of them was undone",
     "escalated": "escalated to support",
@@ -28,7 +29,8 @@ def register(subparsers: Any) -> None:
         "transitively (blocked values skipped), and prints the plan. --apply merges each "
         "group into the survivor the fixed rule picks, as the online path merges (merge "
         "log, undo_merge), committing in batches; groups whose accounts belong to different "
-        "logins become conflicts.",
+        "logins become conflicts, and so does a tie between accounts that hold the value with "
+        "different strengths (verified, vouched, claimed).",
     )
     parser.add_argument("--apply", action="store_true", help="merge (default: a dry run)")
     parser.add_argument(
@@ -102,7 +104,9 @@ def print_plan(plan: dict[str, Any], groups: list[dict[str, Any]], limit: int) -
             print(f"  {words}: {planned[key]} groups")
     for group in groups[:limit]:
         members = [m for m in group["memberIds"] if m != group["survivorId"]]
-        ties = ", ".join(f"{t['type']} {t['value']}" for t in group["ties"])
+        ties = ", ".join(
+            f"{t['type']} {t['value']} ({' / '.join(t['strengths'])})" for t in group["ties"]
+        )
         head = f"group {group['group']}: {PLANNED_WORDS[group['planned']]}"
         if group.get("outcome"):
             head += f" -> {group['outcome']}"

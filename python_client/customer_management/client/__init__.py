@@ -12,6 +12,7 @@ from customer_management.client.exceptions import (
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    SecondProofRequired,
     ServiceUnavailable,
     error_from_fields,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "PayloadTooLarge",
     "RateLimited",
     "Resolution",
+    "SecondProofRequired",
     "ServiceUnavailable",
     "VerificationCode",
     "VerificationRequest",

@@ -145,7 +145,7 @@ ErrorBody = TypedDict(
 )
 """PostgREST's error body. For the kit's own errors, message is a stable code (see KitErrorCode) and code the SQLSTATE; errors of the HTTP layer carry a PGRSTxxx code."""
 
-KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'second_proof_required', 'rate_limited', 'try_again', 'verification_required', 'invalid_verification', 'invalid_preferences', 'not_found', 'invalid_action', 'invalid_survivor', 'invalid_reason', 'conflict_closed', 'merge_blocked', 'merge_already_undone', 'undo_blocked_by_later_merges', 'undo_blocked', 'customer_erased', 'invalid_page']
+KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'second_proof_required', 'contact_follows_identifiers', 'rate_limited', 'try_again', 'verification_required', 'invalid_verification', 'invalid_preferences', 'not_found', 'invalid_action', 'invalid_survivor', 'invalid_reason', 'conflict_closed', 'merge_blocked', 'merge_already_undone', 'undo_blocked_by_later_merges', 'undo_blocked', 'customer_erased', 'invalid_page']
 """The message of every error the kit answers itself, with its SQLSTATE (x-sqlstate): P0001 is HTTP 400, 42501 is 401 for anon and 403 otherwise, PTxyz is xyz."""
 
 ConflictStatus = Literal['open', 'escalated', 'merged', 'kept_separate', 'outdated']

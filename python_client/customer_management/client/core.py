@@ -42,6 +42,7 @@ def resolve_body(
     merge_if_found: bool = False,
     allergies: Sequence[str] | None = None,
     verification: Mapping[str, str] | None = None,
+    without_second_proof: bool = False,
 ) -> dict[str, Any]:
     """The contract's camelCase request body; absent (None) fields are left out."""
     body: dict[str, Any] = {
@@ -56,6 +57,8 @@ def resolve_body(
     }
     if merge_if_found:
         body["mergeIfFound"] = True
+    if without_second_proof:
+        body["withoutSecondProof"] = True
     return {key: value for key, value in body.items() if value is not None}
 
 
@@ -139,6 +142,7 @@ class Client:
         merge_if_found: bool = False,
         allergies: Sequence[str] | None = None,
         verification: Mapping[str, str] | None = None,
+        without_second_proof: bool = False,
         raise_on_conflict: bool = False,
     ) -> Resolution | ConflictResult:
         """Find, create, update or merge the customer (``POST rpc/customer_management``).
@@ -149,6 +153,10 @@ class Client:
 
         ``verification`` is ``{"id": ..., "code": ...}`` (``VerificationCode.with_code``): a
         code the customer read back, proving the request's email or phone.
+
+        On the chatbot channel a line whose account holds it less than verified raises
+        ``SecondProofRequired``: prove the account's email with a code, or call again with
+        ``without_second_proof=True`` to serve the caller on an account of their own.
         """
         body = resolve_body(
             source=source,
@@ -160,6 +168,7 @@ class Client:
             merge_if_found=merge_if_found,
             allergies=allergies,
             verification=verification,
+            without_second_proof=without_second_proof,
         )
         result = parse_result(self.rpc(RPC_NAME, body))
         if raise_on_conflict and isinstance(result, ConflictResult):

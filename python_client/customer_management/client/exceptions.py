@@ -67,6 +67,12 @@ class NotAuthenticated(Forbidden):
     """401: no valid credentials (anon key only, expired or invalid token, ...)."""
 
 
+class SecondProofRequired(Forbidden):
+    """403 ``second_proof_required``: the chatbot's line is on an account that holds it less
+    than verified. Nothing was read or written; prove the account's email (or another phone)
+    with a code, or send ``without_second_proof=True``."""
+
+
 class NotFound(CustomerManagementError):
     """404: the RPC does not exist (PostgREST's ``PGRST202``) or the URL is wrong."""
 
@@ -127,6 +133,8 @@ def error_from_fields(
         status = statuses.status_for_code(code, role, message)
     if message == "not_authenticated":
         cls: type[CustomerManagementError] = NotAuthenticated
+    elif message == "second_proof_required":
+        cls = SecondProofRequired
     else:
         cls = _BY_STATUS.get(status, CustomerManagementError)
     if cls is RateLimited:

@@ -91,12 +91,20 @@ TOOLS: tuple[ToolSpec, ...] = (
         "sentence you may say as it is. An email the caller says is only noted until "
         "verify_my_email and confirm_code prove it; if the caller gives an email before "
         "anything else, verify it first: the code then links this line to their existing "
-        "account. If several accounts match, the answer says so: offer request_account_help.",
+        "account. If several accounts match, the answer says so: offer request_account_help. "
+        "If the answer is second_proof_required, the line is on an account that needs one more "
+        "proof: verify the email on that account (verify_my_email, confirm_code), or, when the "
+        "caller has no account with us, call again with without_second_proof.",
         _object(
             {
                 **_name_properties(),
                 "email": _described(
                     _request_property("email"), "An email address the caller said."
+                ),
+                "without_second_proof": _described(
+                    _request_property("withoutSecondProof"),
+                    "True when the caller says they have no account with us (or will not "
+                    "prove the email on it): they are served on an account of their own.",
                 ),
             }
         ),

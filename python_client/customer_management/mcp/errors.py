@@ -18,6 +18,10 @@ _KIT_MESSAGES = {
     "not_authenticated": "The session's sign-in is no longer valid; the user must sign in again.",
     "forbidden": "This session may not do that.",
     "try_again": "The account was busy; try again.",
+    "second_proof_required": "This phone line is on an account that needs one more proof "
+    "before it is opened. Ask the caller for the email address on their account, then use "
+    "verify_my_email and confirm_code. If the caller has no account with us (or will not "
+    "prove one), call identify_caller again with without_second_proof set to true.",
 }
 
 

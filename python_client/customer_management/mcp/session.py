@@ -173,7 +173,12 @@ class ChatSession:
     # The tools.
 
     def _identify_caller(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._answer(self._resolve(email=args.get("email"), **self._names(args)))
+        declined = bool(args.get("without_second_proof")) and self.identity.line is not None
+        return self._answer(
+            self._resolve(
+                email=args.get("email"), without_second_proof=declined, **self._names(args)
+            )
+        )
 
     def _update_my_details(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args:

@@ -104,6 +104,10 @@ def summary_of(answer: dict[str, Any]) -> dict[str, Any]:
     """What verification needs from a customer_management answer."""
     if answer.get("error") == "Account conflict":
         return {"conflictId": str(answer["conflictId"])}
+    if answer.get("message") == "second_proof_required":
+        # A line on an account that holds it less than verified (an imported number, say):
+        # nothing was read or written.
+        return {"secondProof": True}
     return {
         "customerId": str(answer["customer"]["id"]),
         "isNew": bool(answer["customer"]["isNewAccount"]),
