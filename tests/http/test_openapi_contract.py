@@ -49,9 +49,9 @@ WRONG_TYPES: dict[str, list[Any]] = {
     "array": ["x", 7, {}],
     "object": ["x", 7, []],
 }
-# Arguments the document describes ahead of the function (they land with the identity
-# rework): probed apart, as expected failures, so they are noticed once enforced.
-PENDING: set[tuple[str, Path]] = {("customer_management", ("withoutSecondProof",))}
+# Arguments the document describes ahead of the function (none today): probed apart, as
+# expected failures, so they are noticed once enforced.
+PENDING: set[tuple[str, Path]] = set()
 
 
 def long_phone(length: int) -> str:

@@ -18,7 +18,7 @@ import pytest
 from customer_management.batch import dedupe
 from customer_management.batch.importer import Source, run_import
 from customer_management.batch.progress import Progress
-from customer_management.dev.bench import legacy
+from bench import legacy
 from support.helpers import call_rpc
 
 Conn = psycopg.Connection[Any]
