@@ -155,6 +155,7 @@ drop view if exists analytics.merge_activity;
 drop view if exists analytics.resolution_quality;
 drop trigger if exists customer_management_release_deleted_user on auth.users;
 drop function if exists public.customer_management(jsonb);
+drop function if exists public.request_verification(text, text, text, uuid, text);
 drop function if exists public.request_verification(text, text);
 drop function if exists public.resolve_conflict(uuid, text, uuid, text);
 drop function if exists public.undo_merge(bigint, boolean, text);

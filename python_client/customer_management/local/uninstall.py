@@ -19,7 +19,7 @@ from customer_management.local import migrations, paths
 PUBLIC_TABLES = ("public.customers", "public.orders", "public.customer_events")
 PUBLIC_FUNCTIONS = (
     "public.customer_management(jsonb)",
-    "public.request_verification(text, text)",
+    "public.request_verification(text, text, text, uuid, text)",
     "public.resolve_conflict(uuid, text, uuid, text)",
     "public.undo_merge(bigint, boolean, text)",
     "public.export_customer_data(uuid)",
