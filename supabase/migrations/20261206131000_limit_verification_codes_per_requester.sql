@@ -180,7 +180,7 @@ declare
         requester_session,
         nullif(current_setting('request.headers', true), '')::jsonb ->> 'x-customer-requester'
     );
-    requester_keys text [] := '{}';
+    requester_keys text [] := '{}'::text [];
     from_owner boolean;
     sent_last_hour integer;
     first_of_hour timestamptz;

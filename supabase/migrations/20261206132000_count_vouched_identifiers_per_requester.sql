@@ -42,7 +42,6 @@ declare
     requester text;
     per_identifier integer;
     per_requester integer;
-    bucket_number integer;
     calls integer;
     current_minute timestamptz := date_trunc('minute', now());
 begin
