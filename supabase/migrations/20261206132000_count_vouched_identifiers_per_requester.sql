@@ -70,8 +70,7 @@ begin
             ), '');
             if requester is not null then
                 buckets := buckets || (
-                    'requester:'
-                    || encode(pg_catalog.sha256(convert_to(requester, 'UTF8')), 'hex')
+                    'requester:' || customer_management.identifier_digest('requester', requester)
                 );
                 bucket_limits := bucket_limits || per_requester;
             end if;
@@ -106,6 +105,6 @@ comment on function customer_management.apply_rate_limit(
 'requester (X-Customer-Requester) for vouched ones; raises rate_limited (PT429) when over.';
 
 comment on table customer_management.rate_limit_counters is
-'Calls per bucket (user:<uid>, identifier:<type>:<value> or requester:<sha256 of the '
+'Calls per bucket (user:<uid>, identifier:<type>:<value> or requester:<keyed hash of the '
 'X-Customer-Requester header>) and clock minute; past minutes are pruned by '
 'prune_rate_limit_counters.';

@@ -63,6 +63,9 @@ def test_service_role_document(proxy: Proxy, conn: psycopg.Connection[Any]) -> N
     assert named["properties"] == {
         "identifier_type": {"type": "string", "format": "text"},
         "identifier_value": {"type": "string", "format": "text"},
+        "requester_line": {"type": "string", "format": "text"},
+        "requester_user_id": {"type": "string", "format": "uuid"},
+        "requester_session": {"type": "string", "format": "text"},
     }
     assert named["required"] == ["identifier_type", "identifier_value"]
     operation = doc["paths"]["/rpc/customer_management"]["post"]

@@ -2,12 +2,12 @@
 
 ``customer-management mcp --transport http`` without a fixed caller reads the caller from
 each request. A bearer token is verified with the project's keys (the proxy's verifier)
-before anything else: a token with ``alg: none``, a wrong signature, an expired one, one
-for another audience or another role is answered 401 and opens no conversation, so it
-neither sends a code (service-role work) nor pushes real conversations out of the
-server's table. A correctly signed token whose user does not exist passes the door, but
-the kit refuses it before the server asks for a code on its behalf. Each attack is
-replayed over real HTTP against the real server.
+before a conversation exists: a token with ``alg: none``, a wrong signature, an expired
+one, one for another audience or another role gets the tool error ``not_authenticated``
+and opens no conversation, so it neither sends a code (service-role work) nor pushes real
+conversations out of the server's table. A correctly signed token whose user does not
+exist passes the door, but the kit refuses it before the server asks for a code on its
+behalf. Each attack is replayed over real HTTP against the real server.
 """
 
 from __future__ import annotations
@@ -86,21 +86,13 @@ async def test_forged_tokens_are_refused_before_any_session(
     apply_seed(db_url)
     outbox = Outbox(tmp_path)
     args, env = server_args(outbox)
+    outcomes = {}
     with http_server(proxy.url, *args, env=env) as url:
-        async with httpx.AsyncClient(timeout=30) as http:
-            outcomes = {
-                kind: await raw_tool_call(
-                    http,
-                    url,
-                    {"Authorization": f"Bearer {token}"},
-                    "verify_my_email",
-                    {"email": VICTIM_EMAIL},
-                )
-                for kind, token in forged_tokens().items()
-            }
-    for kind, (status, body) in outcomes.items():
-        assert status == 401, (kind, status, body)
-        assert body is not None and body["error"] == "not_authenticated", (kind, body)
+        for kind, token in forged_tokens().items():
+            async with chat_over_http(url, {"Authorization": f"Bearer {token}"}) as chat:
+                outcomes[kind] = await chat.error("verify_my_email", {"email": VICTIM_EMAIL})
+    for kind, refused in outcomes.items():
+        assert refused["error"] == "not_authenticated", (kind, refused)
     assert outbox.messages() == []
     assert codes_issued(conn) == 0
 
@@ -135,20 +127,20 @@ async def test_a_thousand_forged_subs_do_not_evict_a_real_conversation(
 
         gate = asyncio.Semaphore(16)
 
-        async def forge(http: httpx.AsyncClient) -> int:
+        async def forge(http: httpx.AsyncClient) -> tuple[int, str | None]:
             async with gate:
                 token = unsigned(user_claims())
-                status, _ = await raw_tool_call(
+                status, answer = await raw_tool_call(
                     http, url, {"Authorization": f"Bearer {token}"}, "identify_caller"
                 )
-                return status
+                return status, (answer or {}).get("error")
 
         async with httpx.AsyncClient(timeout=60) as http:
-            statuses = await asyncio.gather(*(forge(http) for _ in range(1000)))
+            outcomes = await asyncio.gather(*(forge(http) for _ in range(1000)))
 
         async with chat_over_http(url, line) as chat:
             confirmed = await chat.ok("confirm_code", {"code": outbox.last_code()})
-    assert set(statuses) == {401}
+    assert set(outcomes) == {(200, "not_authenticated")}
     assert confirmed["status"] == "confirmed"
     assert confirmed["customer"]["email"] == "j***@email.com"
 

@@ -2,20 +2,18 @@
 
 With a fixed caller (``--line``), the HTTP server is one conversation, as over stdio.
 Without one, each request names its caller: a signed-in user's access token, or the line
-together with the telephony layer's key; a line without the key, or nothing, is refused
-with 401 before the MCP layer reads the request. What a caller's conversation learned (a
-code sent) carries from request to request.
+together with the telephony layer's key; a line without the key, or nothing, is refused.
+What a caller's conversation learned (a code sent) carries from request to request.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from customer_management.local.migrations import apply_seed
-from support.chatbot import Outbox, chat_over_http, http_server, raw_tool_call
+from support.chatbot import Outbox, chat_over_http, http_server
 from support.helpers import call_rpc
 from support.proxy import Proxy, make_user
 from support.reads import count_customers
@@ -62,18 +60,18 @@ async def test_callers_named_per_request(
         # A new connection for the same line continues the conversation.
         async with chat_over_http(url, {**line, "X-Telephony-Key": TELEPHONY_KEY}) as chat:
             confirmed = await chat.ok("confirm_code", {"code": outbox.last_code()})
-        async with httpx.AsyncClient(timeout=30) as http:
-            refusals = [
-                await raw_tool_call(http, url, headers, "identify_caller")
-                for headers in ({**line, "X-Telephony-Key": "guess"}, line, {})
-            ]
+        async with chat_over_http(url, {**line, "X-Telephony-Key": "guess"}) as chat:
+            wrong_key = await chat.error("identify_caller")
+        async with chat_over_http(url, line) as chat:
+            no_key = await chat.error("identify_caller")
+        async with chat_over_http(url) as chat:
+            nobody = await chat.error("identify_caller")
         async with chat_over_http(url, {"Authorization": f"Bearer {user.token}"}) as chat:
             wes = await chat.ok("identify_caller")
     assert john["summary"] == "Welcome back John! You have 2 previous orders."
     assert confirmed["status"] == "confirmed"
     assert confirmed["customer"]["email"] == "j***@email.com"
-    for status, refused in refusals:
-        assert status == 401
-        assert refused is not None and refused["error"] == "not_authenticated"
+    for refused in (wrong_key, no_key, nobody):
+        assert refused["error"] == "not_authenticated"
     assert wes["customer"]["name"] == "Wes"
     assert count_customers(conn) == 2

@@ -6,7 +6,7 @@ yields a ``Chat`` whose ``ok`` / ``error`` call a tool and return its JSON answe
 server's stderr goes to a file the test can read. ``http_server`` runs the command with
 streamable HTTP on a free port; ``chat_over_http`` connects to it, and ``raw_tool_call``
 speaks the same JSON-RPC with plain httpx (one request after another, no client library),
-so an attack can send a thousand of them quickly and see the HTTP status of each. ``Outbox`` is the
+so an attack can send a thousand of them quickly. ``Outbox`` is the
 delivery hook of the tests: a command that appends each code it is given to a JSON-lines
 file.
 """
@@ -219,7 +219,8 @@ async def raw_tool_call(
     arguments: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any] | None]:
     """initialize, initialized, tools/call ``name`` as plain HTTP with ``headers``: the
-    first refused status and its JSON body, or 200 and the tool's JSON answer."""
+    first refused status and its JSON body, or 200 and the tool's JSON answer (a tool
+    error's ``{"error", "message"}`` included)."""
     base = {**MCP_ACCEPT, **headers}
     hello = {
         "jsonrpc": "2.0",

@@ -6,12 +6,12 @@ over HTTP without one, read from each request: ``Authorization: Bearer <user acc
 token>``, or ``X-Caller-Line`` together with ``X-Telephony-Key`` matching the key the server
 was given (anyone can send a header; only the telephony layer knows the key).
 
-A bearer token is verified before anything else happens, by the verifier the kit's proxy
+A bearer token is verified before a conversation exists, by the verifier the kit's proxy
 uses (``customer_management.tokens``: the project's JWT secret or JWKS; ``alg: none``, a
 wrong signature, an expired token, another audience than ``authenticated`` or another role
-than ``authenticated`` are refused). Over HTTP an unverified request is answered 401 before
-the MCP layer sees it, so it opens nothing; the server runs stateless (no MCP protocol
-sessions to fill up). Each verified caller (a line, a user: not a token, so a refreshed
+than ``authenticated`` are refused with the tool error ``not_authenticated``). Over HTTP the
+server runs stateless: no MCP protocol session outlives its request, so unverified requests
+leave nothing behind. Each verified caller (a line, a user: not a token, so a refreshed
 token keeps the conversation) has one ``ChatSession``, which keeps what the conversation
 learned. At most ``Sessions.MAX_OPEN`` callers are remembered; a new caller replaces only
 one idle for ``Sessions.IDLE_SECONDS``, and is refused (``busy``) while every conversation is
@@ -30,7 +30,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,58 +202,9 @@ class Sessions:
             return len(self._open)
 
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-AsgiApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class CallerGate:
-    """ASGI middleware in front of the MCP app: a request whose caller does not verify is
-    answered 401 (``{"error": "not_authenticated", "message": ...}``) before the MCP layer
-    reads it, so it opens nothing and reaches no tool."""
-
-    def __init__(self, app: AsgiApp, sessions: Sessions) -> None:
-        """Wrap ``app``; callers are checked the way ``sessions`` checks them."""
-        self._app = app
-        self._sessions = sessions
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass a verified request (and lifespan events) on; refuse any other."""
-        if scope["type"] == "http":
-            headers = {
-                name.decode("latin-1").lower(): value.decode("latin-1")
-                for name, value in scope.get("headers") or ()
-            }
-            try:
-                await anyio.to_thread.run_sync(self._sessions.identity_for, headers)
-            except ToolFailure as failure:
-                log.info("refused a request: %s", failure.code)
-                await _refuse(send, failure)
-                return
-        await self._app(scope, receive, send)
-
-
-async def _refuse(send: Send, failure: ToolFailure) -> None:
-    """A 401 with the failure as JSON."""
-    body = json.dumps(failure.as_json()).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer error="invalid_token"'),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def build_server(config: ServerConfig, sessions: Sessions | None = None) -> Server[Any]:
+def build_server(config: ServerConfig) -> Server[Any]:
     """The low-level MCP server with the six tools."""
-    sessions = sessions or Sessions(config)
+    sessions = Sessions(config)
 
     async def list_tools(
         ctx: Any, params: types.PaginatedRequestParams | None
@@ -300,17 +251,10 @@ async def serve_http(config: ServerConfig, host: str, port: int, path: str) -> N
     """Serve streamable HTTP on ``host:port`` at ``path`` until stopped."""
     import uvicorn
 
-    sessions = Sessions(config)
-    app = build_server(config, sessions).streamable_http_app(
+    app = build_server(config).streamable_http_app(
         streamable_http_path=path, host=host, stateless_http=True
     )
     server = uvicorn.Server(
-        uvicorn.Config(
-            CallerGate(app, sessions),
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-        )
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     )
     await server.serve()
