@@ -31,6 +31,7 @@ from customer_management.client import error_from_fields, resolve_body
 from customer_management.local import keys
 from support.helpers import call_rpc
 from support.proxy import ANON_KEY, SERVICE_KEY, Proxy, make_user
+from support.security import within_one_clock_minute
 
 pytest_plugins = ["support.proxy_fixtures"]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:supabase")
@@ -328,3 +329,42 @@ def test_a_wrong_code_is_invalid_input_and_counted(proxy: Proxy, conn: Conn) -> 
     )
     assert isinstance(proven, Resolution)
     assert proven.customer.email == "dan@gmail.com"
+
+
+def test_a_backend_names_its_requester_so_users_cannot_spend_each_other(
+    proxy: Proxy, conn: Conn
+) -> None:
+    """``requester`` goes out as X-Customer-Requester and reaches the database through the
+    proxy: what the backend vouches for spends that requester's limit, not the owner's."""
+    conn.execute("update customer_management.settings set rate_limit_per_requester_per_minute = 3")
+    within_one_clock_minute()
+    backend = Client(proxy.url, SERVICE_KEY)
+    mallory = Client(proxy.url, SERVICE_KEY, requester="session-mallory")
+    for _ in range(3):
+        mallory.resolve(email="wendy@example.com", source="webapp")
+    with pytest.raises(RateLimited):
+        mallory.resolve(email="wendy@example.com", source="webapp")
+    # Wendy's own request, named per call, is hers; so is a call naming nobody.
+    found = backend.resolve(email="wendy@example.com", source="webapp", requester="session-wendy")
+    assert isinstance(found, Resolution)
+    assert isinstance(backend.resolve(email="wendy@example.com", source="webapp"), Resolution)
+
+
+def test_codes_name_their_requester(proxy: Proxy, conn: Conn) -> None:
+    """A line asking for codes for five addresses gets no sixth; another line does."""
+    client = Client(proxy.url, SERVICE_KEY)
+    for n in range(5):
+        client.request_verification("email", f"t{n}@example.com", requester_line="+15557130001")
+    with pytest.raises(RateLimited) as limited:
+        client.request_verification("email", "t9@example.com", requester_line="+15557130001")
+    assert limited.value.details == "At most 5 codes per hour for one requester."
+    assert limited.value.retry_after is not None and limited.value.retry_after > 0
+    client.request_verification("email", "t9@example.com", requester_line="+15557130002")
+    client.request_verification("email", "t9@example.com", requester_session="visitor-1")
+    user = make_user(conn, email="una@example.com")
+    client.request_verification("email", "una@example.com", requester_user_id=user.id)
+    owner = conn.execute(
+        "select owner_channel from customer_management.verifications "
+        "where identifier_value = 'una@example.com'"
+    ).fetchall()
+    assert owner == [(True,)]

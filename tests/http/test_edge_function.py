@@ -35,6 +35,7 @@ from customer_management.proxy.server import BackgroundServer
 from support.deno import FUNCTION_DIR, deno_binary, deno_cache_env
 from support.helpers import cloned_database
 from support.proxy import as_authenticator
+from support.security import within_one_clock_minute
 
 REPO = Path(__file__).resolve().parents[2]
 FUNCTION_PATH = "/functions/v1/customer-management"
@@ -549,3 +550,23 @@ def test_rate_limited_caller_is_429_with_retry_after(pair: Pair) -> None:
         assert limited.headers["retry-after"].isdigit()
     finally:
         pair.execute("update customer_management.settings set rate_limit_per_user_per_minute = 20")
+
+
+def test_a_backends_requester_header_reaches_the_rate_limit(pair: Pair) -> None:
+    """X-Customer-Requester goes through the function: a backend's user who types someone
+    else's email spends only his own allowance."""
+    pair.execute("update customer_management.settings set rate_limit_per_requester_per_minute = 2")
+    try:
+        within_one_clock_minute()
+        body = {"email": "gina@gmail.com", "source": "webapp"}
+        mallory = {"X-Customer-Requester": "session-mallory"}
+        for _ in range(2):
+            assert pair.same(body, token=SERVICE_KEY, headers=mallory).status == 200
+        limited = pair.same(body, token=SERVICE_KEY, headers=mallory)
+        assert (limited.status, limited.body["message"]) == (429, "rate_limited")
+        gina = {"X-Customer-Requester": "session-gina"}
+        assert pair.same(body, token=SERVICE_KEY, headers=gina).status == 200
+    finally:
+        pair.execute(
+            "update customer_management.settings set rate_limit_per_requester_per_minute = 20"
+        )

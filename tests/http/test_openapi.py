@@ -71,6 +71,7 @@ def test_service_role_document(proxy: Proxy, conn: psycopg.Connection[Any]) -> N
     named = args_schema(doc, "request_verification")
     assert named["properties"]["identifier_type"]["enum"] == ["email", "phone"]
     assert named["properties"]["identifier_value"]["type"] == "string"
+    assert {"requester_line", "requester_user_id", "requester_session"} <= set(named["properties"])
     assert named["required"] == ["identifier_type", "identifier_value"]
     assert named["additionalProperties"] is False
     operation = doc["paths"]["/rpc/customer_management"]["post"]

@@ -167,7 +167,7 @@ def test_the_readme_walk_through_adopts_the_shops_tables(shop_url: str, tmp_path
     assert "applied: 2 merges in 1 groups" in applied
     assert "Customers by account sources" in report and "Account completeness" in report
     rejects = (tmp_path / "import-rejects.csv").read_text(encoding="utf-8")
-    assert "00000000-0000-4000-8000-00000000c001,phone,invalid_phone" in rejects
+    assert '"00000000-0000-4000-8000-00000000c001","phone","invalid_phone"' in rejects
 
     with psycopg.connect(shop_url, autocommit=True) as conn:
         # Alice is one account now, under her oldest record's id, with both orders.

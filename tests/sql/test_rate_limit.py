@@ -1,4 +1,5 @@
-"""Rate limiting in SQL: per end user and, for the service role, per identifier.
+"""Rate limiting in SQL: per end user and, for the service role, per verified identifier
+(the chatbot's line) or per requester the backend names.
 
 Limits are read from customer_management.settings on every call; windows are fixed minutes
 kept in the unlogged customer_management.rate_limit_counters. Over the limit the call fails
@@ -9,26 +10,26 @@ writes no WAL, so a returning customer's lookup still writes nothing that must b
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from support.helpers import call_rpc, create_auth_user, expect_error, table_snapshot
-from support.security import RETRY_HINT, Conn, as_role, wal_insert_lsn
+from support.security import (
+    RETRY_HINT,
+    Conn,
+    as_role,
+    wal_insert_lsn,
+    within_one_clock_minute,
+)
 
 DEFAULT_LIMIT = 20
 
 
 @pytest.fixture(autouse=True)
-def one_clock_minute() -> Iterator[None]:
-    """Each test counts calls within one clock minute: one that would start in the last
-    seconds of a minute waits for the next, so its counts are not split in two windows."""
-    seconds_left = 60 - time.time() % 60
-    if seconds_left < 8:
-        time.sleep(seconds_left + 0.1)
-    yield
+def _one_clock_minute() -> None:
+    """Each test counts calls within one clock minute."""
+    within_one_clock_minute()
 
 
 def assert_rate_limited(error: dict[str, str | None], limit: int | None = None) -> int:
@@ -95,31 +96,31 @@ def test_end_user_limit_comes_from_settings(conn: Conn) -> None:
     assert_rate_limited(expect_error(conn, {"source": "webapp"}, "authenticated", claims), 5)
 
 
-def test_service_role_limit_is_per_identifier(conn: Conn) -> None:
-    """21st call in a minute for one phone (any spelling) is refused; other phones still pass."""
+def test_service_role_limit_is_per_line(conn: Conn) -> None:
+    """21st call in a minute from one line (any spelling) is refused; other lines still pass."""
     spellings = ["+1 555 410 0001", "555-410-0001", "(555) 410-0001", "+15554100001"]
     for n in range(DEFAULT_LIMIT):
-        call_rpc(conn, {"phone": spellings[n % len(spellings)], "source": "webapp"})
-    error = expect_error(conn, {"phone": "5554100001", "source": "webapp"})
+        call_rpc(conn, {"phone": spellings[n % len(spellings)], "source": "chatbot"})
+    error = expect_error(conn, {"phone": "5554100001", "source": "chatbot"})
     assert_rate_limited(error, DEFAULT_LIMIT)
-    # With a fresh email alongside, the phone's bucket is still over: refused as a whole.
+    # With an email said alongside, the line's bucket is still over: refused as a whole.
     error = expect_error(
-        conn, {"phone": "+15554100001", "email": "new@example.com", "source": "webapp"}
+        conn, {"phone": "+15554100001", "email": "new@example.com", "source": "chatbot"}
     )
     assert_rate_limited(error)
-    assert call_rpc(conn, {"phone": "+15554100002", "source": "webapp"})["customer"]
+    assert call_rpc(conn, {"phone": "+15554100002", "source": "chatbot"})["customer"]
     assert call_rpc(conn, {"email": "new@example.com", "source": "webapp"})["customer"]
 
 
 def test_service_role_limit_comes_from_settings(conn: Conn) -> None:
-    """rate_limit_per_identifier_per_minute = 2: the third call for one email is refused."""
+    """rate_limit_per_identifier_per_minute = 2: the third call from one line is refused."""
     set_limits(conn, per_identifier=2)
     for _ in range(2):
-        call_rpc(conn, {"email": "Cat@Example.com", "source": "webapp"})
-    error = expect_error(conn, {"email": " cat@example.COM ", "source": "webapp"})
+        call_rpc(conn, {"phone": "+1 555 410 0011", "source": "chatbot"})
+    error = expect_error(conn, {"phone": "5554100011", "source": "chatbot"})
     assert_rate_limited(error, 2)
     set_limits(conn, per_identifier=DEFAULT_LIMIT)
-    call_rpc(conn, {"email": "cat@example.com", "source": "webapp"})
+    call_rpc(conn, {"phone": "+15554100011", "source": "chatbot"})
 
 
 def test_the_window_resets_after_a_minute(conn: Conn) -> None:
@@ -182,7 +183,7 @@ def test_rate_limited_call_changes_nothing(conn: Conn) -> None:
     set_limits(conn, per_user=1, per_identifier=1)
     claims = end_user(conn, "ann@example.com")
     web_call(conn, claims, email="ann@example.com")
-    call_rpc(conn, {"phone": "+15554100003", "source": "webapp"})
+    call_rpc(conn, {"phone": "+15554100003", "source": "chatbot"})
     before = table_snapshot(conn)
     assert "customer_management.rate_limit_counters" in before
     error = expect_error(
@@ -204,7 +205,7 @@ def test_rate_limited_call_changes_nothing(conn: Conn) -> None:
             "phone": "+15554100003",
             "email": "fresh@example.com",
             "firstName": "Dan",
-            "source": "webapp",
+            "source": "chatbot",
         },
     )
     assert_rate_limited(error, 1)
@@ -254,7 +255,7 @@ def test_returning_customer_lookup_writes_no_wal(conn: Conn) -> None:
     snapshot) may land in between: the lookup is measured a few times and must write
     nothing at least once, while every creating call must write something.
     """
-    body = {"phone": "+15554100005", "firstName": "Eve", "source": "webapp"}
+    body = {"phone": "+15554100005", "firstName": "Eve", "source": "chatbot"}
     created = wal_written_by(conn, body)
     assert created > 0, "creating an account must write WAL (the check can fail)"
     call_rpc(conn, body)  # warm-up: anything left to settle after the create happens here
@@ -263,7 +264,7 @@ def test_returning_customer_lookup_writes_no_wal(conn: Conn) -> None:
     assert min(lookups) == 0, f"WAL bytes written per lookup: {lookups}"
 
     for n in range(3):
-        fresh = {"phone": f"+1555410010{n}", "source": "webapp"}
+        fresh = {"phone": f"+1555410010{n}", "source": "chatbot"}
         assert wal_written_by(conn, fresh) > 0
     # A returning customer whose call does change the account (a new allergy) writes WAL.
     assert wal_written_by(conn, {**body, "allergies": ["nuts"]}) > 0

@@ -15,10 +15,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from bench import legacy
 from customer_management.batch import dedupe
 from customer_management.batch.importer import Source, run_import
 from customer_management.batch.progress import Progress
-from bench import legacy
 from support.helpers import call_rpc
 
 Conn = psycopg.Connection[Any]

@@ -4,7 +4,9 @@
 does), pointed at a running proxy with the service-role key in its environment, and
 yields a ``Chat`` whose ``ok`` / ``error`` call a tool and return its JSON answer. The
 server's stderr goes to a file the test can read. ``http_server`` runs the command with
-streamable HTTP on a free port; ``chat_over_http`` connects to it. ``Outbox`` is the
+streamable HTTP on a free port; ``chat_over_http`` connects to it, and ``raw_tool_call``
+speaks the same JSON-RPC with plain httpx (one request after another, no client library),
+so an attack can send a thousand of them quickly. ``Outbox`` is the
 delivery hook of the tests: a command that appends each code it is given to a JSON-lines
 file.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
 import httpx2
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -191,3 +194,63 @@ async def chat_over_http(url: str, headers: dict[str, str] | None = None) -> Asy
     ):
         await session.initialize()
         yield Chat(session)
+
+
+MCP_ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+def _rpc_answer(response: httpx.Response) -> dict[str, Any] | None:
+    """The JSON-RPC message of an MCP answer, sent as JSON or as one server-sent event."""
+    if "text/event-stream" in response.headers.get("content-type", ""):
+        for line in response.text.splitlines():
+            if line.startswith("data:"):
+                message: dict[str, Any] = json.loads(line[5:])
+                if "result" in message or "error" in message:
+                    return message
+        return None
+    return response.json() if response.content else None
+
+
+async def raw_tool_call(
+    http: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    name: str,
+    arguments: dict[str, Any] | None = None,
+) -> tuple[int, dict[str, Any] | None]:
+    """initialize, initialized, tools/call ``name`` as plain HTTP with ``headers``: the
+    first refused status and its JSON body, or 200 and the tool's JSON answer (a tool
+    error's ``{"error", "message"}`` included)."""
+    base = {**MCP_ACCEPT, **headers}
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "attack", "version": "1"},
+        },
+    }
+    response = await http.post(url, json=hello, headers=base)
+    if response.status_code != 200:
+        return response.status_code, response.json() if response.content else None
+    session = response.headers.get("mcp-session-id")
+    if session:
+        base["mcp-session-id"] = session
+    base["mcp-protocol-version"] = "2025-06-18"
+    await http.post(
+        url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=base
+    )
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments or {}},
+    }
+    response = await http.post(url, json=call, headers=base)
+    if response.status_code != 200:
+        return response.status_code, response.json() if response.content else None
+    message = _rpc_answer(response) or {}
+    content = (message.get("result") or {}).get("content") or [{}]
+    return 200, json.loads(content[0].get("text") or "null")

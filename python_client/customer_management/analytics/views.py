@@ -7,10 +7,13 @@ import decimal
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from customer_management.csvsafe import SafeCsvWriter
 
 # In report order, with what each shows.
 VIEWS: dict[str, str] = {
@@ -74,3 +77,19 @@ def as_text(value: Any) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value)
     return str(value)
+
+
+def write_csv(tables: list[ViewTable], directory: Path) -> list[Path]:
+    """Each view as ``<view>.csv`` in ``directory`` (created if missing): a header row,
+    then the rows as plain values; cells a spreadsheet would run as formulas are written
+    as text (``customer_management.csvsafe``). The files written, in report order."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for view in tables:
+        path = directory / f"{view.name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = SafeCsvWriter(out)
+            writer.writerow(view.columns)
+            writer.writerows([plain(value) for value in row] for row in view.rows)
+        written.append(path)
+    return written

@@ -11,7 +11,6 @@ file is in the database; a rerun of the same file adds nothing twice (legacy ids
 
 from __future__ import annotations
 
-import csv
 import time
 import uuid
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from customer_management.batch.csvfiles import (
     RowProblem,
 )
 from customer_management.batch.progress import Progress
+from customer_management.csvsafe import SafeCsvWriter
 
 Conn = psycopg.Connection[Any]
 DEFAULT_CHUNK_LINES = 5000
@@ -222,16 +222,18 @@ def _write_rejects(
     conn: Conn, load_id: uuid.UUID, customers: Source, orders: Source | None, path: Path
 ) -> None:
     """Every rejected row (file, line, legacy id, column, code, detail), streamed from the
-    staging tables into a CSV file."""
+    staging tables into a CSV file whose cells no spreadsheet runs as formulas (a legacy
+    id or value is written as it came, quoted, with a ``'`` before a leading ``=``, ``+``,
+    ``-``, ``@``, tab or carriage return)."""
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
+        writer = SafeCsvWriter(out)
         writer.writerow(REJECT_HEADER)
         _copy_rows(conn, REJECTS_QUERY, (customers.name, load_id), writer)
         if orders is not None:
             _copy_rows(conn, ORDER_REJECTS_QUERY, (orders.name, load_id), writer)
 
 
-def _copy_rows(conn: Conn, query: str, params: tuple[Any, ...], writer: Any) -> None:
+def _copy_rows(conn: Conn, query: str, params: tuple[Any, ...], writer: SafeCsvWriter) -> None:
     """Write a query's rows through a server-side cursor (memory stays flat)."""
     with conn.cursor(name=f"rejects_{uuid.uuid4().hex[:8]}") as cursor:
         cursor.itersize = 5000

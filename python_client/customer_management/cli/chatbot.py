@@ -6,8 +6,10 @@ identity the telephony or chat layer gives when it starts the server: ``--line``
 for a signed-in user. Over HTTP without one, each session names its caller in headers.
 The kit is reached at ``--url`` (default ``SUPABASE_URL``) with
 ``SUPABASE_SERVICE_ROLE_KEY``, read from the environment only: argv is visible to every
-user of the machine. ``tools`` prints the same tools as OpenAI or Anthropic function
-definitions.
+user of the machine. Users' tokens are verified with ``SUPABASE_JWT_SECRET`` or the JWKS in
+``SUPABASE_JWKS_URL`` / ``SUPABASE_JWKS`` (the Supabase CLI's local secret only for a kit
+on this machine), as the kit's proxy verifies them. ``tools`` prints the same tools as
+OpenAI or Anthropic function definitions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ TELEPHONY_KEY_ENV = "CUSTOMER_MANAGEMENT_TELEPHONY_KEY"
 DELIVER_TOKEN_ENV = "CUSTOMER_MANAGEMENT_DELIVER_TOKEN"
 SERVICE_KEY_ENVS = ("SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_KEY")
 DEFAULT_HTTP_PORT = 54330
+# Supabase Auth's access tokens carry this audience.
+USER_TOKEN_AUDIENCE = "authenticated"
 
 
 def register(subparsers: Any) -> None:
@@ -85,6 +89,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from customer_management.mcp.identity import IdentityError, SessionIdentity
     from customer_management.mcp.server import ServerConfig, serve_http, serve_stdio
     from customer_management.mcp.session import KitConnection
+    from customer_management.tokens import TokenKeys, TokenVerifier
 
     url = args.url or os.environ.get("SUPABASE_URL")
     key = next((os.environ[name] for name in SERVICE_KEY_ENVS if os.environ.get(name)), None)
@@ -118,11 +123,18 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         level=logging.WARNING, stream=sys.stderr, format="customer-management mcp: %(message)s"
     )
     logging.getLogger("customer_management").setLevel(args.log_level)
+    keys = TokenKeys.from_env(os.environ, url, audience=USER_TOKEN_AUDIENCE)
+    verifier = TokenVerifier(keys) if keys.configured else None
+    if verifier is None and identity is None:
+        logging.getLogger("customer_management.mcp").warning(
+            "no SUPABASE_JWT_SECRET or JWKS: access tokens are refused, only lines are served"
+        )
     config = ServerConfig(
         KitConnection(url, key, os.environ.get("SUPABASE_ANON_KEY") or None),
         delivery,
         identity,
         telephony_key,
+        verifier,
     )
     caller = identity.describe() if identity else "callers named per session"
     hook_text = "no code delivery" if delivery is None else f"codes by {type(delivery).__name__}"

@@ -1,4 +1,5 @@
-"""``customer-management report``: the analytics views as tables, and charts with --png."""
+"""``customer-management report``: the analytics views as tables, CSV files with --csv
+(safe to open in a spreadsheet), and charts with --png."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="also write charts (account sources, merge rate, completeness) into DIR "
         "(needs matplotlib: pip install 'customer-management[bench]')",
+    )
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        metavar="DIR",
+        help="also write each view as DIR/<view>.csv (cells a spreadsheet would run as "
+        "formulas are written as text)",
     )
     parser.add_argument(
         "--as-role",
@@ -72,6 +80,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             if not view.rows:
                 table.caption = "no rows"
             console.print(table)
+    if args.csv is not None:
+        from customer_management.analytics.views import write_csv
+
+        for path in write_csv(tables, args.csv):
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     if args.png is not None:
         from customer_management.analytics.charts import write_charts
 

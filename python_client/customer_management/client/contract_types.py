@@ -145,7 +145,7 @@ ErrorBody = TypedDict(
 )
 """PostgREST's error body. For the kit's own errors, message is a stable code (see KitErrorCode) and code the SQLSTATE; errors of the HTTP layer carry a PGRSTxxx code."""
 
-KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'second_proof_required', 'contact_follows_identifiers', 'rate_limited', 'try_again', 'verification_required', 'invalid_verification', 'invalid_preferences', 'not_found', 'invalid_action', 'invalid_survivor', 'invalid_reason', 'conflict_closed', 'merge_blocked', 'merge_already_undone', 'undo_blocked_by_later_merges', 'undo_blocked', 'customer_erased', 'invalid_page']
+KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'second_proof_required', 'contact_follows_identifiers', 'rate_limited', 'try_again', 'verification_required', 'invalid_verification', 'invalid_preferences', 'not_found', 'invalid_action', 'invalid_survivor', 'invalid_reason', 'conflict_closed', 'merge_blocked', 'merge_already_undone', 'undo_blocked_by_later_merges', 'undo_blocked', 'customer_erased', 'invalid_page', 'invalid_requester']
 """The message of every error the kit answers itself, with its SQLSTATE (x-sqlstate): P0001 is HTTP 400, 42501 is 401 for anon and 403 otherwise, PTxyz is xyz."""
 
 ConflictStatus = Literal['open', 'escalated', 'merged', 'kept_separate', 'outdated']
@@ -211,9 +211,12 @@ RequestVerificationArgs = TypedDict(
     {
         "identifier_type": Literal['email', 'phone'],
         "identifier_value": str,
+        "requester_line": NotRequired[str | None],
+        "requester_user_id": NotRequired[str | None],
+        "requester_session": NotRequired[str | None],
     },
 )
-"""request_verification: a one-time code for an email or phone the caller said (service role only; five codes an hour for one identifier)."""
+"""request_verification: a one-time code for an email or phone the caller said (service role only). Name the requester (the caller's line, the signed-in user, or a session): codes are limited per requester as well as per identifier, and the owner's own channel is counted apart from strangers."""
 
 ResolveConflictArgs = TypedDict(
     "ResolveConflictArgs",

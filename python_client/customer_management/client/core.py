@@ -27,6 +27,9 @@ from customer_management.client.models import (
 )
 
 RPC_NAME = "customer_management"
+# Names the end user a backend acts for, so vouched identifiers spend that user's
+# allowance (and codes count per requester); PostgREST hands it to the database.
+REQUESTER_HEADER = "X-Customer-Requester"
 KEY_ENV_VARS = ("SUPABASE_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY")
 ACCESS_TOKEN_ENV = "CUSTOMER_MANAGEMENT_ACCESS_TOKEN"
 
@@ -81,7 +84,11 @@ class Client:
     """The customer management kit for one project and one caller.
 
     ``key`` is the project API key: the service-role key for a chatbot or backend, the anon
-    key for a web app, which then also passes the signed-in user's ``access_token``.
+    key for a web app, which then also passes the signed-in user's ``access_token``. A
+    backend with the service-role key names the user it acts for as ``requester`` (its
+    session or user id, here for every call or per call), sent as the
+    ``X-Customer-Requester`` header: what it vouches for then spends that requester's
+    rate limit, never the owner's of the phone or email.
     """
 
     def __init__(
@@ -90,8 +97,10 @@ class Client:
         key: str,
         access_token: str | None = None,
         options: ClientOptions | None = None,
+        requester: str | None = None,
     ) -> None:
         """Create the supabase-py client; the access token, if any, becomes the bearer."""
+        self.requester = requester
         if access_token:
             headers = dict(options.headers) if options else {}
             headers["Authorization"] = f"Bearer {access_token}"
@@ -120,10 +129,17 @@ class Client:
             )
         return cls(url, key, access_token or env.get(ACCESS_TOKEN_ENV) or None)
 
-    def rpc(self, name: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Call any RPC of the kit; return its JSON or raise a ``CustomerManagementError``."""
+    def rpc(
+        self, name: str, params: Mapping[str, Any] | None = None, requester: str | None = None
+    ) -> Any:
+        """Call any RPC of the kit; return its JSON or raise a ``CustomerManagementError``.
+        ``requester`` (default: the client's) is sent as ``X-Customer-Requester``."""
+        request = self.supabase.rpc(name, dict(params or {}))
+        requester = requester or self.requester
+        if requester:
+            request.request.headers[REQUESTER_HEADER] = requester
         try:
-            response = self.supabase.rpc(name, dict(params or {})).execute()
+            response = request.execute()
         except APIError as exc:
             raise error_from_fields(
                 exc.code, exc.message, exc.details, exc.hint, role=self.role
@@ -144,6 +160,7 @@ class Client:
         verification: Mapping[str, str] | None = None,
         without_second_proof: bool = False,
         raise_on_conflict: bool = False,
+        requester: str | None = None,
     ) -> Resolution | ConflictResult:
         """Find, create, update or merge the customer (``POST rpc/customer_management``).
 
@@ -152,7 +169,8 @@ class Client:
         ``InvalidInput``, ``NotAuthenticated``, ``Forbidden``, ``RateLimited``, ...
 
         ``verification`` is ``{"id": ..., "code": ...}`` (``VerificationCode.with_code``): a
-        code the customer read back, proving the request's email or phone.
+        code the customer read back, proving the request's email or phone. ``requester``
+        names the user a backend acts for (see the class).
 
         On the chatbot channel a line whose account holds it less than verified raises
         ``SecondProofRequired``: prove the account's email with a code, or call again with
@@ -170,19 +188,40 @@ class Client:
             verification=verification,
             without_second_proof=without_second_proof,
         )
-        result = parse_result(self.rpc(RPC_NAME, body))
+        result = parse_result(self.rpc(RPC_NAME, body, requester))
         if raise_on_conflict and isinstance(result, ConflictResult):
             raise Conflict(None, result.error, result.message, None, 409, result=result)
         return result
 
-    def request_verification(self, identifier_type: str, identifier_value: str) -> VerificationCode:
+    def request_verification(
+        self,
+        identifier_type: str,
+        identifier_value: str,
+        *,
+        requester_line: str | None = None,
+        requester_user_id: str | None = None,
+        requester_session: str | None = None,
+    ) -> VerificationCode:
         """A six-digit code for a phone or email (service role only), to deliver to the
         customer out of band; ``InvalidInput`` for a malformed value, ``RateLimited`` when
-        that identifier was sent too many codes this hour."""
-        data = self.rpc(
-            "request_verification",
-            {"identifier_type": identifier_type, "identifier_value": identifier_value},
-        )
+        the requester or the identifier was sent too many codes this hour, or the
+        identifier received too many wrong codes today.
+
+        Name who asks: ``requester_line`` (the line a chatbot caller calls from),
+        ``requester_user_id`` (the signed-in user a backend acts for) or
+        ``requester_session`` (any other session; default: the client's ``requester``).
+        Each requester gets a few codes an hour, and the owner's own channel (her account's
+        line, the login that confirmed the address) is counted apart from strangers, who
+        then cannot spend her codes.
+        """
+        params: dict[str, Any] = {
+            "identifier_type": identifier_type,
+            "identifier_value": identifier_value,
+            "requester_line": requester_line,
+            "requester_user_id": requester_user_id,
+            "requester_session": requester_session,
+        }
+        data = self.rpc("request_verification", {k: v for k, v in params.items() if v is not None})
         return VerificationCode.from_json(data)
 
     # The account lifecycle (docs/lifecycle.md). Answers are the RPCs' JSON documents.

@@ -17,10 +17,10 @@ from typing import Any
 
 import jwt
 
-DEFAULT_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
-"""The secret the Supabase CLI uses for local projects (never use it in production)."""
+from customer_management.tokens import DEFAULT_JWT_SECRET as DEFAULT_JWT_SECRET
+from customer_management.tokens import SECRET_ENV_VARS as SECRET_ENV_VARS
+from customer_management.tokens import secret_from_env
 
-SECRET_ENV_VARS = ("SUPABASE_JWT_SECRET", "JWT_SECRET")
 LOCAL_ISSUER = "supabase-demo"
 LOCAL_KEY_EXPIRY = 1983812996  # the expiry of the Supabase CLI's local keys (2032-11-12)
 LOCAL_AUTH_ISSUER = "http://127.0.0.1:54321/auth/v1"
@@ -28,12 +28,7 @@ LOCAL_AUTH_ISSUER = "http://127.0.0.1:54321/auth/v1"
 
 def jwt_secret_from_env(environ: Mapping[str, str] | None = None) -> str:
     """The project's JWT secret from the environment, else the local default."""
-    environ = os.environ if environ is None else environ
-    for name in SECRET_ENV_VARS:
-        value = environ.get(name)
-        if value:
-            return value
-    return DEFAULT_JWT_SECRET
+    return secret_from_env(os.environ if environ is None else environ) or DEFAULT_JWT_SECRET
 
 
 def sign(claims: Mapping[str, Any], secret: str = DEFAULT_JWT_SECRET) -> str:

@@ -24,8 +24,9 @@ class IdentityError(ValueError):
 
 
 def token_claims(token: str) -> dict[str, Any]:
-    """The claims of an access token, read without verification (the kit verifies the
-    token at every call); raises ``IdentityError`` when it is no user's token."""
+    """The claims of an access token, read without verification (the MCP server verifies
+    it with the project's keys before a session exists, and the kit at every call); raises
+    ``IdentityError`` when it is no user's token."""
     parts = token.split(".")
     if len(parts) != 3:
         raise IdentityError("the access token is not a JWT")
@@ -84,6 +85,14 @@ class SessionIdentity:
         return (email if isinstance(email, str) and email else None), (
             f"+{digits}" if digits else None
         )
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Who the conversation is with, whatever token they hold now: ``("line", line)``
+        or ``("user", user id)``. A user who refreshes their token keeps their session."""
+        if self.line is not None:
+            return ("line", self.line)
+        return ("user", str(self.user_id))
 
     @property
     def source(self) -> str:

@@ -7,6 +7,10 @@ phone line it calls the kit as the service role, ``source: "chatbot"``, the line
 ``phone``; with a user's token it calls as that user, ``source: "webapp"``. The model's
 arguments only ever add what the caller said (names, allergies, an email, a code).
 
+A code is requested with the service role, naming the caller as its requester (the line,
+or the signed-in user), and only once the kit has accepted the user's token in this
+conversation: a forged token gets nothing sent.
+
 ``call(name, arguments)`` runs one tool and returns its JSON answer or raises
 ``ToolFailure``: the MCP server and any other agent framework call it the same way.
 """
@@ -74,11 +78,12 @@ class ChatSession:
     ) -> None:
         """Clients for the identity: the service role, and the user's own for a token."""
         self.identity = identity
+        self._connection = kit
         self._service = Client(kit.url, kit.service_role_key)
-        if identity.access_token is None:
-            self._kit = self._service
-        else:
-            self._kit = Client(kit.url, kit.anon_key or kit.service_role_key, identity.access_token)
+        self._kit = self._client_for(identity)
+        # Whether the kit accepted the current token in this conversation: service-role
+        # work (a code) is done only for a caller the kit has verified.
+        self._token_accepted = identity.access_token is None
         self._delivery = delivery
         self._lock = threading.Lock()
         self._customer_id: str | None = None
@@ -93,6 +98,23 @@ class ChatSession:
             "verify_my_email": self._verify_my_email,
             "confirm_code": self._confirm_code,
         }
+
+    def _client_for(self, identity: SessionIdentity) -> Client:
+        """The client the caller's own requests go through."""
+        if identity.access_token is None:
+            return self._service
+        kit = self._connection
+        return Client(kit.url, kit.anon_key or kit.service_role_key, identity.access_token)
+
+    def renew(self, identity: SessionIdentity) -> None:
+        """The same caller with a new token (a refreshed sign-in): later calls use it."""
+        if identity.key != self.identity.key:
+            raise ValueError("a session continues only with its own caller")
+        with self._lock:
+            if identity.access_token != self.identity.access_token:
+                self.identity = identity
+                self._kit = self._client_for(identity)
+                self._token_accepted = identity.access_token is None
 
     def call(self, name: str, arguments: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Run tool ``name``; its answer, or ``ToolFailure`` with a stable code."""
@@ -120,13 +142,15 @@ class ChatSession:
         token_email, token_phone = self.identity.user_contacts
         if said.get("email") is None:
             said["email"] = token_email
-        return self._kit.resolve(
+        result = self._kit.resolve(
             source="webapp",
             auth_user_id=self.identity.user_id,
             phone=token_phone,
             verification=verification,
             **said,
         )
+        self._token_accepted = True
+        return result
 
     def _orders_page(self, page: int, page_size: int) -> dict[str, Any]:
         """``customer_orders`` for the session's caller."""
@@ -207,8 +231,17 @@ class ChatSession:
             )
         if self._codes_sent >= MAX_CODES_PER_SESSION:
             raise ToolFailure("rate_limited", "Enough codes were sent in this conversation.")
+        if not self._token_accepted:
+            # The kit checks the user's token (and that the user exists) before the
+            # service role sends anything on their behalf.
+            self._answer(self._resolve())
         email: str = args["email"]
-        issued = self._service.request_verification("email", email)
+        issued = self._service.request_verification(
+            "email",
+            email,
+            requester_line=self.identity.line,
+            requester_user_id=self.identity.user_id,
+        )
         self._codes_sent += 1
         try:
             self._delivery.deliver("email", email, issued.code, issued.expires_at.isoformat())

@@ -6,7 +6,8 @@ PostgREST do them, before any SQL runs.
   accepts a request without it (``verify_jwt`` there only looks at ``Authorization``).
 * ``Authorization: Bearer <jwt>`` is the caller; without it the apikey is the token (the anon
   key is itself a JWT, which is how Supabase treats anonymous requests).
-* Only algorithms with a key configured are accepted: HS256/384/512 with the JWT secret,
+* Tokens are verified by ``customer_management.tokens`` (the verifier the MCP server uses
+  too): only algorithms with a key configured, HS256/384/512 with the JWT secret,
   RS*/ES*/PS*/EdDSA with a JWKS. ``alg: none``, a wrong signature, expiry (30 s leeway, like
   PostgREST), a future ``nbf``/``iat`` or a role outside ``anon``/``authenticated``/
   ``service_role`` is a 401 with PostgREST's ``PGRST301``/``PGRST303`` body.
@@ -15,25 +16,18 @@ PostgREST do them, before any SQL runs.
 from __future__ import annotations
 
 import json
-import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
-import jwt
 
 from customer_management.proxy import errors
 from customer_management.proxy.settings import Settings
+from customer_management.tokens import TokenKeys, TokenRejected, TokenVerifier, unverified_claims
 
-SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
-ASYMMETRIC = frozenset(
-    {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "EdDSA"}
-)
 API_KEY_ROLES = frozenset({"anon", "service_role"})
 DEFAULT_ROLE = "anon"  # PostgREST's db-anon-role on Supabase: a token without role is anon
-VERIFIED_TOKENS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -63,14 +57,17 @@ class Authenticator:
     """Verifies API keys and bearer tokens with the project's secret and/or JWKS."""
 
     def __init__(self, settings: Settings) -> None:
-        """Keep the key material; a JWKS URL is fetched lazily and cached by PyJWT."""
+        """Keep the settings; the verifier holds the key material (none when forwarding
+        without it: the upstream alone verifies)."""
         self._settings = settings
-        # Tokens already verified (the project's keys arrive with every request): their
-        # claims, re-checked for expiry at each use. Bounded; a restart forgets it.
-        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._secret = settings.jwt_secret
-        self._jwks_client = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
-        self._jwk_set = jwt.PyJWKSet.from_json(settings.jwks_json) if settings.jwks_json else None
+        keys = TokenKeys(
+            settings.jwt_secret,
+            settings.jwks_url,
+            settings.jwks_json,
+            settings.jwt_audience,
+            settings.jwt_leeway_seconds,
+        )
+        self._verifier = TokenVerifier(keys) if settings.verify_jwt else None
 
     async def authenticate(
         self,
@@ -89,7 +86,7 @@ class Authenticator:
             token = api_key or ""
         if token == "":
             raise errors.jwt_error("PGRST301", "Empty JWT is sent in Authorization header")
-        claims = await self.verify(token) if self._settings.verify_jwt else _unverified(token)
+        claims = await self.verify(token) if self._verifier else unverified_claims(token)
         role = claims.get("role") or DEFAULT_ROLE
         if not isinstance(role, str) or role not in self._settings.allowed_roles:
             raise errors.jwt_error(
@@ -112,107 +109,17 @@ class Authenticator:
 
     async def verify(self, token: str) -> dict[str, Any]:
         """Verify signature and time claims; return the claims or raise a 401 ``ApiError``.
-
-        A token that verified before is not verified again until it expires: its signature
-        cannot change, and its expiry is checked here at every use.
-        """
-        known = self._verified.get(token)
-        if known is not None:
-            expires = known.get("exp")
-            if not isinstance(expires, int | float) or (
-                time.time() <= expires + self._settings.jwt_leeway_seconds
-            ):
-                self._verified.move_to_end(token)
+        A token seen before is answered from the verifier's memory; fetching a JWKS runs
+        off the event loop."""
+        verifier = self._verifier
+        if verifier is None:
+            return unverified_claims(token)
+        try:
+            known = verifier.cached(token)
+            if known is not None:
                 return known
-            del self._verified[token]
-        claims = await self._verify_signature(token)
-        self._verified[token] = claims
-        if len(self._verified) > VERIFIED_TOKENS_KEPT:
-            self._verified.popitem(last=False)
-        return claims
-
-    async def _verify_signature(self, token: str) -> dict[str, Any]:
-        """The full check: header, key, signature, expiry, not-before, audience."""
-        parts = token.count(".") + 1
-        if parts != 3:
-            raise errors.jwt_error("PGRST301", f"Expected 3 parts in JWT; got {parts}")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
-            raise errors.jwt_error("PGRST301", "JWT couldn't be decoded") from None
-        algorithm = header.get("alg")
-        if not isinstance(algorithm, str):
-            raise errors.jwt_error("PGRST301", "JWT couldn't be decoded")
-        key = await self._key_for(token, algorithm)
-        audience = self._settings.jwt_audience
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=[str(algorithm)],
-                audience=audience,
-                leeway=self._settings.jwt_leeway_seconds,
-                options={"verify_aud": audience is not None},
-            )
-        except jwt.ExpiredSignatureError:
-            raise errors.jwt_error("PGRST303", "JWT expired") from None
-        except jwt.ImmatureSignatureError:
-            raise errors.jwt_error("PGRST303", "JWT not yet valid") from None
-        except jwt.InvalidAudienceError:
-            raise errors.jwt_error("PGRST303", "JWT not in audience") from None
-        except jwt.InvalidSignatureError:
-            raise errors.jwt_error("PGRST301", "JWT cryptographic operation failed") from None
-        except (jwt.InvalidTokenError, jwt.PyJWTError, TypeError, ValueError):
-            # TypeError/ValueError: a key of another type than the token's algorithm.
-            raise errors.jwt_error("PGRST301", "JWT couldn't be decoded") from None
-        return claims
-
-    async def _key_for(self, token: str, algorithm: object) -> Any:
-        """The verification key for the token's algorithm; never a secret for ``none``."""
-        if algorithm in SYMMETRIC and self._secret:
-            return self._secret
-        if algorithm in ASYMMETRIC and (self._jwk_set is not None or self._jwks_client):
-            try:
-                if self._jwk_set is not None:
-                    kid = jwt.get_unverified_header(token).get("kid")
-                    keys = [
-                        k
-                        for k in self._jwk_set.keys
-                        if (kid is None or k.key_id == kid)
-                        and (k.algorithm_name in (algorithm, None) or _key_fits(k, algorithm))
-                    ]
-                    if keys:
-                        return keys[0].key
-                if self._jwks_client is not None:
-                    client = self._jwks_client
-                    signing_key = await anyio.to_thread.run_sync(
-                        client.get_signing_key_from_jwt, token
-                    )
-                    return signing_key.key
-            except (jwt.PyJWKClientError, jwt.InvalidTokenError) as exc:
-                raise errors.jwt_error(
-                    "PGRST301", "No suitable key or wrong key type", str(exc)
-                ) from None
-            raise errors.jwt_error("PGRST301", "No suitable key or wrong key type")
-        raise errors.jwt_error(
-            "PGRST301",
-            "Wrong or unsupported encoding algorithm",
-            f"Tokens signed with {algorithm!s} are not accepted.",
-        )
-
-
-def _unverified(token: str) -> dict[str, Any]:
-    """Claims read without verification (forward mode: the upstream verifies)."""
-    try:
-        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
-        return {}
-    return claims
-
-
-def _key_fits(key: Any, algorithm: str) -> bool:
-    """True when a JWK's key type can verify ``algorithm`` (RSA for RS/PS, EC for ES, OKP
-    for EdDSA), so a token never reaches PyJWT with a key of the wrong type."""
-    key_type = getattr(key, "key_type", None)
-    wanted = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}.get(algorithm[:2])
-    return wanted is not None and key_type == wanted
+            if verifier.fetches_keys:
+                return await anyio.to_thread.run_sync(verifier.verify, token)
+            return verifier.verify(token)
+        except TokenRejected as rejected:
+            raise errors.jwt_error(rejected.code, rejected.message, rejected.details) from None

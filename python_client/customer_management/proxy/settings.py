@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
-from customer_management.local.keys import DEFAULT_JWT_SECRET, SECRET_ENV_VARS
+from customer_management.tokens import DEFAULT_JWT_SECRET, is_loopback_host, secret_from_env
 
 MAX_BODY_BYTES = 16 * 1024
 ALLOWED_ROLES: frozenset[str] = frozenset({"anon", "authenticated", "service_role"})
@@ -105,7 +105,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read the variables listed in the module docstring; keyword overrides win."""
         env = os.environ if environ is None else environ
-        secret = next((env[name] for name in SECRET_ENV_VARS if env.get(name)), None)
+        secret = secret_from_env(env)
         jwks_url = env.get("SUPABASE_JWKS_URL") or None
         jwks_json = env.get("SUPABASE_JWKS") or None
         upstream_url = env.get("CUSTOMER_MANAGEMENT_UPSTREAM_URL") or None
@@ -144,5 +144,4 @@ def is_loopback(url: str) -> bool:
             host = str(psycopg.conninfo.conninfo_to_dict(url).get("host") or "")
         except psycopg.ProgrammingError:
             return False
-    hosts = [h.strip() for h in host.split(",")]
-    return all(h in ("", "localhost", "127.0.0.1", "::1") or h.startswith("/") for h in hosts)
+    return all(is_loopback_host(h.strip()) for h in host.split(","))

@@ -121,7 +121,7 @@ export type ErrorBody = {
 };
 
 /** The message of every error the kit answers itself, with its SQLSTATE (x-sqlstate): P0001 is HTTP 400, 42501 is 401 for anon and 403 otherwise, PTxyz is xyz. */
-export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "second_proof_required" | "contact_follows_identifiers" | "rate_limited" | "try_again" | "verification_required" | "invalid_verification" | "invalid_preferences" | "not_found" | "invalid_action" | "invalid_survivor" | "invalid_reason" | "conflict_closed" | "merge_blocked" | "merge_already_undone" | "undo_blocked_by_later_merges" | "undo_blocked" | "customer_erased" | "invalid_page";
+export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "second_proof_required" | "contact_follows_identifiers" | "rate_limited" | "try_again" | "verification_required" | "invalid_verification" | "invalid_preferences" | "not_found" | "invalid_action" | "invalid_survivor" | "invalid_reason" | "conflict_closed" | "merge_blocked" | "merge_already_undone" | "undo_blocked_by_later_merges" | "undo_blocked" | "customer_erased" | "invalid_page" | "invalid_requester";
 
 /** Where a conflict stands: open (nobody decided yet), escalated (handed to support), merged, kept_separate (different people), outdated (its accounts changed since it was recorded). */
 export type ConflictStatus = "open" | "escalated" | "merged" | "kept_separate" | "outdated";
@@ -172,12 +172,18 @@ export type CustomerDocument = {
   events: (Record<string, unknown>)[];
 };
 
-/** request_verification: a one-time code for an email or phone the caller said (service role only; five codes an hour for one identifier). */
+/** request_verification: a one-time code for an email or phone the caller said (service role only). Name the requester (the caller's line, the signed-in user, or a session): codes are limited per requester as well as per identifier, and the owner's own channel is counted apart from strangers. */
 export type RequestVerificationArgs = {
   /** What the code proves. */
   identifier_type: "email" | "phone";
   /** The email or phone in any common spelling; placeholders and malformed values are refused. */
   identifier_value: string;
+  /** The phone line the call comes from (the chatbot's caller), in any common spelling. */
+  requester_line?: string | null;
+  /** The signed-in Supabase Auth user the backend asks for. */
+  requester_user_id?: string | null;
+  /** An id of the session or visitor the request is for (1 to 200 characters); defaults to the X-Customer-Requester header. */
+  requester_session?: string | null;
 };
 
 /** resolve_conflict: merge a conflict's accounts, keep them separate, or escalate it. */

@@ -54,8 +54,21 @@ export const FORWARDED_ERROR_HEADERS: readonly string[] = [
   "retry-after",
 ];
 
-/** Calls the RPC with `body`, authenticated as the bearer `token`. */
-export type RpcCaller = (body: unknown, token: string) => Promise<RpcOutcome>;
+/**
+ * The header a backend names the user it acts for with (its session or user id): passed
+ * on to the API, where what the backend vouches for spends that requester's rate limit.
+ */
+export const REQUESTER_HEADER = "x-customer-requester";
+
+/**
+ * Calls the RPC with `body`, authenticated as the bearer `token`, naming `requester` (the
+ * `X-Customer-Requester` header) when the caller sent one.
+ */
+export type RpcCaller = (
+  body: unknown,
+  token: string,
+  requester: string | null,
+) => Promise<RpcOutcome>;
 
 export interface HandlerOptions {
   /** Largest accepted body in bytes (default 16 KB, the kit's limit). */
@@ -124,7 +137,11 @@ export function createHandler(
     checkDeclaredLength(request.headers, limit);
     const token = callerToken(request);
     const body = await readJson(request, limit);
-    const outcome = await callRpc(body, token);
+    const outcome = await callRpc(
+      body,
+      token,
+      request.headers.get(REQUESTER_HEADER),
+    );
     return outcomeResponse(outcome);
   }
 

@@ -36,6 +36,7 @@ const WELCOME_BACK: Success = {
 interface Call {
   body: unknown;
   token: string;
+  requester?: string;
 }
 
 /** A handler whose RPC answers `outcome` (or throws it) and records its calls. */
@@ -43,8 +44,10 @@ function setup(outcome: RpcOutcome | Error) {
   const calls: Call[] = [];
   const logs: string[] = [];
   const errors: unknown[] = [];
-  const callRpc: RpcCaller = (body, token) => {
-    calls.push({ body, token });
+  const callRpc: RpcCaller = (body, token, requester) => {
+    calls.push(
+      requester === null ? { body, token } : { body, token, requester },
+    );
     return outcome instanceof Error
       ? Promise.reject(outcome)
       : Promise.resolve(outcome);
@@ -76,6 +79,21 @@ const found: RpcOutcome = {
   error: null,
   status: 200,
 };
+
+Deno.test("a backend's X-Customer-Requester is passed on with the call", async () => {
+  const { handle, calls } = setup(found);
+  const response = await handle(
+    post('{"email":"w@example.com","source":"webapp"}', {
+      "x-customer-requester": "session-42",
+    }),
+  );
+  strictEqual(response.status, 200);
+  deepStrictEqual(calls, [{
+    body: { email: "w@example.com", source: "webapp" },
+    token: "caller.token.sig",
+    requester: "session-42",
+  }]);
+});
 
 Deno.test("found or created: 200 with the RPC's JSON; body and token passed on", async () => {
   const { handle, calls, logs } = setup(found);

@@ -14,7 +14,12 @@
 
 import { createClient } from "@supabase/supabase-js";
 import type { ResolutionResponse } from "../_shared/contract.ts";
-import { createHandler, RPC_NAME, type RpcOutcome } from "./handler.ts";
+import {
+  createHandler,
+  REQUESTER_HEADER,
+  RPC_NAME,
+  type RpcOutcome,
+} from "./handler.ts";
 
 /** Give up on the API after this long (the caller gets 503, like an unreachable API). */
 const RPC_TIMEOUT_MS = 30_000;
@@ -28,7 +33,11 @@ function requiredEnv(name: string): string {
 }
 
 /** One RPC call as the caller: supabase-js with the project URL and anon key. */
-async function callRpc(body: unknown, token: string): Promise<RpcOutcome> {
+async function callRpc(
+  body: unknown,
+  token: string,
+  requester: string | null,
+): Promise<RpcOutcome> {
   // supabase-js does not return response headers: keep the API's own (WWW-Authenticate,
   // Retry-After) to pass them on with an error answer.
   let apiHeaders: Headers | null = null;
@@ -42,7 +51,10 @@ async function callRpc(body: unknown, token: string): Promise<RpcOutcome> {
     requiredEnv("SUPABASE_ANON_KEY"),
     {
       global: {
-        headers: { Authorization: `Bearer ${token}` },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          ...(requester === null ? {} : { [REQUESTER_HEADER]: requester }),
+        },
         fetch: recordingFetch,
       },
       auth: {
