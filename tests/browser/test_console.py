@@ -284,7 +284,8 @@ def test_agent_merges_scenario_3_then_undoes_it(
     ).fetchone()
     assert live == (2,)
     audited = conn.execute(
-        "select action, actor_uid::text, details ->> 'reason' from customer_management.audit_log"
+        "select action, actor_uid::text, "
+        "customer_management.read_note(details ->> 'reason') from customer_management.audit_log"
         " where action in ('resolve', 'merge', 'undo') order by id"
     ).fetchall()
     assert audited == [
@@ -348,7 +349,8 @@ def test_keyboard_only_agent_escalates_a_conflict(
     page.keyboard.press("Enter")
     page.locator("#status").get_by_text("Escalated.").wait_for()
     row = conn.execute(
-        "select status, resolved_by_uid::text, resolution_reason "
+        "select status, resolved_by_uid::text, "
+        "customer_management.read_note(resolution_reason) "
         "from customer_management.customer_conflicts where id = %s",
         (scenario.other_conflict_id,),
     ).fetchone()

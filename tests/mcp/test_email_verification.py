@@ -171,7 +171,8 @@ async def test_identifying_first_then_proving_the_email_is_a_conflict_for_suppor
     }
     assert count_customers(conn) == 2
     row = conn.execute(
-        "select status, resolution_reason from customer_management.customer_conflicts"
+        "select status, customer_management.read_note(resolution_reason) "
+        "from customer_management.customer_conflicts"
     ).fetchone()
     assert row == ("escalated", "I signed up on the website with this email.")
     assert before["public.customers"] == changed["public.customers"]
