@@ -388,6 +388,35 @@ def test_scenario_2_web_app_first_then_chatbot(pair: Pair) -> None:
     assert updated.body["customer"]["phone"] == "+15555555678"
 
 
+def test_a_line_on_a_backend_made_account_is_403_second_proof_required(pair: Pair) -> None:
+    """Dana's web account, made by the backend with her checkout phone: her first call from
+    that phone answers 403 second_proof_required from both (nothing of the account); with
+    her email proven by a code the line joins the account."""
+    made = pair.same(
+        {
+            "phone": "415-555-0177",
+            "email": "dana@mailbox.org",
+            "firstName": "Dana",
+            "source": "webapp",
+        },
+    )
+    assert made.status == 200
+    asked = pair.same({"phone": "415-555-0177", "source": "chatbot"}, apikey=None)
+    assert (asked.status, asked.body["message"]) == (403, "second_proof_required")
+    assert "Dana" not in json.dumps(asked.body)
+    proven = pair.same(
+        {
+            "phone": "415-555-0177",
+            "email": "dana@mailbox.org",
+            "source": "chatbot",
+            "verification": pair.code_for("dana@mailbox.org"),
+        },
+        apikey=None,
+    )
+    assert proven.status == 200
+    assert proven.body["customer"]["id"] == made.body["customer"]["id"]
+
+
 def test_scenario_3_conflict_is_409_with_the_conflict_body(pair: Pair) -> None:
     """Two accounts, both identifiers: 409 with the conflict shape, for both callers."""
     charlie = pair.user(email="charlie@gmail.com", phone="+15552229999")
