@@ -187,7 +187,10 @@ def splink(records: list[tuple[Any, ...]], true_pairs: int) -> dict[str, Any]:
         )
         cluster_seconds = time.perf_counter() - started
         scores = _scores([list(row[1]) for row in rows], true_pairs)
-        result["thresholds"][str(threshold)] = {**scores, "cluster_seconds": round(cluster_seconds, 3)}
+        result["thresholds"][str(threshold)] = {
+            **scores,
+            "cluster_seconds": round(cluster_seconds, 3),
+        }
     chosen = result["thresholds"][str(SPLINK_THRESHOLD)]
     result.update(
         precision=chosen["precision"],
