@@ -66,13 +66,13 @@ begin
         from (
             select j.j, coalesce(j.j ->> 'legacy_id', j.j ->> 'id') as legacy_id
             from %s as s
-            order by %s
             cross join lateral (
                 select to_jsonb(s) || coalesce((
                     select jsonb_object_agg(m.key, to_jsonb(s) -> m.value)
                     from jsonb_each_text($2) as m
                 ), '{}'::jsonb) as j
             ) as j
+            order by %s
         ) as r
         $staging$,
         source, row_order
@@ -162,13 +162,13 @@ begin
                 coalesce(j.j ->> 'legacy_customer_id', j.j ->> 'customer_id')
                 as legacy_customer_id
             from %s as s
-            order by %s
             cross join lateral (
                 select to_jsonb(s) || coalesce((
                     select jsonb_object_agg(m.key, to_jsonb(s) -> m.value)
                     from jsonb_each_text($2) as m
                 ), '{}'::jsonb) as j
             ) as j
+            order by %s
         ) as r
         $staging$,
         source, row_order

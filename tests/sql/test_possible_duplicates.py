@@ -187,7 +187,7 @@ def test_only_support_may_look_and_decide(conn: Conn, db_url: str, tmp_path: Pat
     )
     refresh(conn)
     x1, x2, y1 = (account(conn, x) for x in ("x1", "x2", "y1"))
-    user_id, claims = create_auth_user(conn, email="someone@example.com")
+    _user_id, claims = create_auth_user(conn, email="someone@example.com")
     calls: list[tuple[str, dict[str, Any]]] = [
         ("support_possible_duplicates", {}),
         ("support_duplicate_merge_preview", {"account_ids": [x1, x2]}),
