@@ -118,6 +118,8 @@ export async function renderDuplicateGroup(ctx, groupNo) {
   const byId = Object.fromEntries(group.accounts.map((a) => [a.id, a]));
   const picked = new Set(group.accounts.map((a) => a.id));
   let survivorId = null;
+  let chosenId = null;
+  let asked = 0; // the latest preview asked for: an older answer arriving late is dropped
   const previewSection = h("section", {
     id: "merge-preview",
     "aria-labelledby": "merge-preview-title",
@@ -155,11 +157,13 @@ export async function renderDuplicateGroup(ctx, groupNo) {
       );
       return;
     }
+    const ticket = ++asked;
     try {
       const preview = await ctx.session.duplicateMergePreview(
         ids,
-        survivorId && picked.has(survivorId) ? survivorId : null,
+        chosenId && picked.has(chosenId) ? chosenId : null,
       );
+      if (ticket !== asked) return;
       survivorId = preview.survivorId;
       mergeButton.disabled = !preview.canMerge;
       mergeButton.textContent = preview.canMerge
@@ -168,7 +172,7 @@ export async function renderDuplicateGroup(ctx, groupNo) {
       replace(
         choiceSection,
         accountChoice(preview, preview.canMerge, (id) => {
-          survivorId = id;
+          chosenId = id;
           refresh();
         }),
       );
