@@ -166,6 +166,10 @@ drop function if exists public.support_conflict_queue(text, integer, uuid);
 drop function if exists public.support_find_customers(text, text);
 drop function if exists public.support_customer_view(uuid);
 drop function if exists public.support_merge_preview(uuid, uuid);
+drop function if exists public.support_possible_duplicates(integer, integer);
+drop function if exists public.support_duplicate_merge_preview(uuid[], uuid);
+drop function if exists public.support_merge_duplicates(uuid[], uuid, text);
+drop function if exists public.support_keep_duplicates_apart(uuid[], text);
 drop schema if exists customer_management cascade;
 drop table if exists public.customer_events;
 drop table if exists public.orders;
@@ -180,6 +184,7 @@ declare
     created text[] := string_to_array(
         current_setting('customer_management.uninstall_shared_objects', true), ','
     );
+    extension_name text;
 begin
     if 'schema:analytics' = any(created) and to_regnamespace('analytics') is not null then
         if exists (
@@ -207,6 +212,17 @@ begin
             raise notice 'kept role analyst: %', sqlerrm;
         end;
     end if;
+    -- Extensions the kit created (text similarity for possible duplicates), unless the
+    -- project uses them by now.
+    foreach extension_name in array array['fuzzystrmatch', 'pg_trgm'] loop
+        if 'extension:' || extension_name = any(created) then
+            begin
+                execute format('drop extension if exists %I', extension_name);
+            exception when dependent_objects_still_exist then
+                raise notice 'kept extension %: %', extension_name, sqlerrm;
+            end;
+        end if;
+    end loop;
 end
 $drop_shared_objects$;
 

@@ -4,9 +4,18 @@
 -- a missing one is created in extensions (or, without that schema, in the kit's own); one
 -- the project already has is used where it is, never moved or altered.
 --
+-- An extension the kit created is recorded in shared_objects, so that uninstalling the kit
+-- drops it again (unless the project has come to use it meanwhile).
+--
 -- The kit calls them through three small SQL functions with fully qualified bodies, created
 -- against wherever the extensions are: being plain SQL without settings, the planner
 -- inlines them, so comparing millions of pairs costs no extra function call per pair.
+
+alter table customer_management.shared_objects
+drop constraint shared_objects_kind_check;
+alter table customer_management.shared_objects
+add constraint shared_objects_kind_check
+check (kind in ('role', 'schema', 'schema_usage', 'extension'));
 
 do $migration$
 declare
@@ -28,6 +37,8 @@ begin
             execute format(
                 'create extension %I with schema %I', extension_name, found_schema
             );
+            insert into customer_management.shared_objects (kind, name)
+            values ('extension', extension_name);
         end if;
         schemas := schemas || jsonb_build_object(extension_name, found_schema);
     end loop;
