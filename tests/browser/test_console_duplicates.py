@@ -81,7 +81,7 @@ def test_agent_merges_two_and_keeps_the_third_apart(
     groups.first.wait_for()
     assert groups.count() == 1
     assert "Hyacinth Bucketworth" in groups.first.inner_text()
-    screenshot(page, "11-possible-duplicates")
+    screenshot(page, "13-possible-duplicates")
 
     groups.first.get_by_role("link").click()
     pairs = page.locator("#duplicate-pairs tbody")
@@ -95,7 +95,7 @@ def test_agent_merges_two_and_keeps_the_third_apart(
     page.locator(f'article[data-account="{accounts["H3"]}"]').wait_for(state="detached")
     preview.get_by_text("stays, by the fixed rule").wait_for()
     assert "+15556667703" not in preview.inner_text()
-    screenshot(page, "12-possible-duplicates-preview")
+    screenshot(page, "14-possible-duplicates-preview")
     page.get_by_label("Reason (kept on record)").fill("Same person: confirmed both addresses")
     page.get_by_role("button", name="Merge 2 accounts into Hyacinth Bucketworth").click()
 
@@ -146,6 +146,6 @@ def test_possible_duplicates_read_on_a_phone(
         page.locator("#duplicate-groups tbody tr").first.get_by_role("link").click()
         page.locator("#merge-preview").get_by_text("stays, by the fixed rule").wait_for()
         assert sideways_overflow(page) == []
-        screenshot(page, "13-possible-duplicates-phone")
+        screenshot(page, "15-possible-duplicates-phone")
     finally:
         context.close()

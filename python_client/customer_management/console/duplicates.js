@@ -219,8 +219,17 @@ export async function renderDuplicateGroup(ctx, groupNo) {
     "Why these accounts look like one person",
     ["Accounts", "Score", "Reasons"],
     group.pairs.map((pair) => [
-      `${label(byId[pair.accountA])} (${shortId(pair.accountA)}) ~ ` +
-      `${label(byId[pair.accountB])} (${shortId(pair.accountB)})`,
+      h(
+        "span",
+        {},
+        label(byId[pair.accountA]),
+        " ",
+        shortId(pair.accountA),
+        " ~ ",
+        label(byId[pair.accountB]),
+        " ",
+        shortId(pair.accountB),
+      ),
       String(pair.score),
       reasonText(pair.reasons),
     ]),
@@ -249,8 +258,11 @@ export async function renderDuplicateGroup(ctx, groupNo) {
         h(
           "label",
           { for: id },
-          `${label(account)} (${shortId(account.id)}), `,
-          `${orDash(account.email)}, ${orDash(account.phone)}`,
+          label(account),
+          " ",
+          shortId(account.id),
+          ": ",
+          [account.email, account.phone].filter(Boolean).join(", ") || "no contact data",
         ),
       );
     }),
