@@ -144,6 +144,7 @@ def test_the_readme_walk_through_adopts_the_shops_tables(shop_url: str, tmp_path
         ["import", "--from-table"],
         ["dedupe"],
         ["dedupe", "--apply"],
+        ["dedupe", "--suggest"],
         ["report"],
     ]
 
@@ -159,7 +160,7 @@ def test_the_readme_walk_through_adopts_the_shops_tables(shop_url: str, tmp_path
         done = run(step, shop_url, tmp_path)
         assert done.returncode == 0, (step, done.stdout, done.stderr)
         outputs.append(done.stdout)
-    migrated, imported, planned, applied, report = outputs
+    migrated, imported, planned, applied, suggested, report = outputs
     assert "database is up to date" in migrated
     # Carl's phone is malformed and he gave no email: he comes in, reported unreachable.
     assert "customers: 5 imported, 0 already imported, 0 rejected (of 5 rows)" in imported
@@ -167,6 +168,7 @@ def test_the_readme_walk_through_adopts_the_shops_tables(shop_url: str, tmp_path
     assert "orders: 3 imported" in imported
     assert "1 groups of 3 accounts" in planned and "dry run: nothing was changed" in planned
     assert "applied: 2 merges in 1 groups" in applied
+    assert "nothing was merged" in suggested
     assert "Customers by account sources" in report and "Account completeness" in report
     rejects = (tmp_path / "import-rejects.csv").read_text(encoding="utf-8")
     assert "00000000-0000-4000-8000-00000000c001,phone,invalid_phone" in rejects
