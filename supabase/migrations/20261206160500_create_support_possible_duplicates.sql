@@ -66,6 +66,44 @@ comment on function customer_management.duplicate_group_of(uuid[]) is
 revoke all on function customer_management.duplicate_group_of(uuid[])
 from public, anon, authenticated, service_role;
 
+-- The accounts of a merge of possible duplicates, checked: live (merged ids followed), at
+-- least two, all of one group, and the chosen survivor (if any) among them.
+create function customer_management.duplicate_merge_accounts(
+    account_ids uuid[], survivor_id uuid,
+    out live_ids uuid[], out chosen uuid, out group_number integer
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+    live_ids := customer_management.duplicate_accounts(account_ids);
+    group_number := customer_management.duplicate_group_of(live_ids);
+    if group_number is null then
+        perform customer_management.raise_error(
+            'not_possible_duplicates', 'These accounts are not one group of possible duplicates.',
+            'Pick accounts of one group of support_possible_duplicates.'
+        );
+    end if;
+    if survivor_id is not null then
+        chosen := customer_management.live_customer_id(survivor_id);
+        if chosen is null or not chosen = any(live_ids) then
+            perform customer_management.raise_error(
+                'invalid_survivor', 'survivor_id is not one of the accounts.',
+                'Pick the survivor among the accounts to merge.'
+            );
+        end if;
+    end if;
+end;
+$$;
+
+comment on function customer_management.duplicate_merge_accounts(uuid[], uuid) is
+'The live accounts of a merge of possible duplicates, the chosen survivor and their group; '
+'invalid_accounts, not_possible_duplicates or invalid_survivor otherwise.';
+
+revoke all on function customer_management.duplicate_merge_accounts(uuid[], uuid)
+from public, anon, authenticated, service_role;
+
 -- After a decision or a merge: a group's pairs are moved onto the accounts' survivors,
 -- pairs now inside one account or decided are dropped, and what is left is numbered anew,
 -- one group per connected part (new numbers after the highest). Returns the new numbers.
@@ -218,22 +256,8 @@ declare
     blocked text;
 begin
     perform customer_management.support_caller();
-    live := customer_management.duplicate_accounts(account_ids);
-    if customer_management.duplicate_group_of(live) is null then
-        perform customer_management.raise_error(
-            'not_possible_duplicates', 'These accounts are not one group of possible duplicates.',
-            'Pick accounts of one group of support_possible_duplicates.'
-        );
-    end if;
-    if survivor_id is not null then
-        chosen := customer_management.live_customer_id(survivor_id);
-        if chosen is null or not chosen = any(live) then
-            perform customer_management.raise_error(
-                'invalid_survivor', 'survivor_id is not one of the accounts.',
-                'Pick the survivor among the accounts to merge.'
-            );
-        end if;
-    end if;
+    select m.live_ids, m.chosen into live, chosen
+    from customer_management.duplicate_merge_accounts(account_ids, survivor_id) as m;
     rule_survivor := customer_management.choose_survivor(live);
     survivor := coalesce(chosen, rule_survivor);
     blocked := case
@@ -311,23 +335,8 @@ begin
             'invalid_reason', 'reason is longer than 1000 characters.', 'Shorten it.'
         );
     end if;
-    live := customer_management.duplicate_accounts(account_ids);
-    group_number := customer_management.duplicate_group_of(live);
-    if group_number is null then
-        perform customer_management.raise_error(
-            'not_possible_duplicates', 'These accounts are not one group of possible duplicates.',
-            'Pick accounts of one group of support_possible_duplicates.'
-        );
-    end if;
-    if survivor_id is not null then
-        survivor := customer_management.live_customer_id(survivor_id);
-        if survivor is null or not survivor = any(live) then
-            perform customer_management.raise_error(
-                'invalid_survivor', 'survivor_id is not one of the accounts.',
-                'Pick the survivor among the accounts to merge.'
-            );
-        end if;
-    end if;
+    select m.live_ids, m.chosen, m.group_number into live, survivor, group_number
+    from customer_management.duplicate_merge_accounts(account_ids, survivor_id) as m;
     merge_ids := customer_management.merge_opened_accounts(
         live, caller, 'support', coalesce(reason, 'possible_duplicate'), survivor
     );
