@@ -30,6 +30,10 @@ PUBLIC_FUNCTIONS = (
     "public.support_find_customers(text, text)",
     "public.support_customer_view(uuid)",
     "public.support_merge_preview(uuid, uuid)",
+    "public.support_possible_duplicates(integer, integer)",
+    "public.support_duplicate_merge_preview(uuid[], uuid)",
+    "public.support_merge_duplicates(uuid[], uuid, text)",
+    "public.support_keep_duplicates_apart(uuid[], text)",
 )
 AUTH_TRIGGERS = ("customer_management_release_deleted_user",)
 # The analysts' views; their schema, and the analyst role, are listed (and dropped) only
@@ -52,6 +56,10 @@ where (o.kind in ('schema', 'schema_usage') and to_regnamespace(o.name) is not n
     or (
         o.kind = 'role'
         and exists (select 1 from pg_catalog.pg_roles as r where r.rolname = o.name)
+    )
+    or (
+        o.kind = 'extension'
+        and exists (select 1 from pg_catalog.pg_extension as e where e.extname = o.name)
     )
 order by o.kind desc, o.name
 """
