@@ -13,7 +13,9 @@
 -- proposed from min_score on (80 by default):
 --   phone one digit off 60; email one character dropped, doubled or moved 60 (20 when the
 --   two differ only in digits or separators: john.smith12 and john.smith21 are usually two
---   people), one character changed 15 (not in digits); the same name or the names swapped 30
+--   people; 50 when the names are only alike or one lacks its surname and no phone is
+--   near: daniel@ and danielw@, jon_lopez@ and john_lopez@ differ by what tells two people
+--   apart), one character changed 15 (not in digits); the same name or the names swapped 30
 --   and, when the name is rare (the first name's and the surname's counts among the live
 --   accounts predict fewer than 0.2 people of that name), 50 more; similar names 25
 --   (one letter apart each, or trigram similarity of the whole name from 0.7); the surname
@@ -254,7 +256,10 @@ begin
             (case when c.phone_keys = 1 then 60 else 0 end)
             + (case
                 when (c.email_dropped or c.email_moved) and c.email_letters_alike then 20
-                when c.email_dropped or c.email_moved then 60
+                when (c.email_dropped or c.email_moved)
+                    and (c.names in ('same_name', 'names_swapped') or c.phone_keys = 1)
+                    then 60
+                when c.email_dropped or c.email_moved then 50
                 when c.email_changed and not coalesce(c.email_letters_alike, false) then 15
                 else 0
             end)
