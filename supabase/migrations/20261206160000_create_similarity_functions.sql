@@ -13,9 +13,14 @@
 
 alter table customer_management.shared_objects
 drop constraint shared_objects_kind_check;
+-- Every kind shared_objects may hold (the functions and tables the kit records outside its
+-- schema among them), and now extensions.
 alter table customer_management.shared_objects
-add constraint shared_objects_kind_check
-check (kind in ('role', 'schema', 'schema_usage', 'extension'));
+add constraint shared_objects_kind_check check (
+    kind in (
+        'role', 'schema', 'schema_usage', 'table', 'view', 'function', 'trigger', 'extension'
+    )
+);
 
 do $migration$
 declare

@@ -513,3 +513,12 @@ comment on function public.support_keep_duplicates_apart(uuid[], text) is
 revoke all on function public.support_keep_duplicates_apart(uuid[], text) from public, anon;
 grant execute on function public.support_keep_duplicates_apart(uuid[], text)
 to authenticated, service_role;
+
+-- The RPCs in public are the kit's objects outside its schema: recorded, so uninstall drops
+-- them.
+insert into customer_management.shared_objects (kind, name) values
+('function', 'public.support_possible_duplicates(integer, integer)'),
+('function', 'public.support_duplicate_merge_preview(uuid[], uuid)'),
+('function', 'public.support_merge_duplicates(uuid[], uuid, text)'),
+('function', 'public.support_keep_duplicates_apart(uuid[], text)')
+on conflict do nothing;

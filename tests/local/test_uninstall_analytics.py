@@ -70,7 +70,7 @@ def test_a_projects_own_schema_and_role_stay(bare_url: str) -> None:
         recorded = one(
             bare_url,
             "select array_agg(kind order by kind) from customer_management.shared_objects "
-            "where kind <> 'extension'",
+            "where kind not in ('extension', 'function')",
         )
         assert recorded == ["schema_usage"]
         assert one(bare_url, "select count(*) from analytics.customer_journey") == 0
