@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import splink_compare
+from bench import splink_compare, suggest_compare
 from bench.http import HttpRun
 from bench.workloads import Run
 
@@ -235,6 +235,8 @@ def markdown(results: dict[str, Any]) -> str:
             lines += ["```", plan.strip(), "```", ""]
     if results.get("dedupe"):
         lines += splink_compare.markdown(results["dedupe"])
+    if "suggest" in results:
+        lines += suggest_compare.markdown(results["suggest"])
     if results.get("notes"):
         lines += ["## Notes", "", *results["notes"], ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -107,6 +107,28 @@ export class Session {
     return this.rpc("resolve_conflict", args);
   }
 
+  possibleDuplicates(pageSize, afterGroup) {
+    const args = { page_size: pageSize };
+    if (afterGroup !== null && afterGroup !== undefined) args.after_group = afterGroup;
+    return this.rpc("support_possible_duplicates", args);
+  }
+
+  duplicateMergePreview(accountIds, survivorId) {
+    const args = { account_ids: accountIds };
+    if (survivorId) args.survivor_id = survivorId;
+    return this.rpc("support_duplicate_merge_preview", args);
+  }
+
+  mergeDuplicates(accountIds, survivorId, reason) {
+    const args = { account_ids: accountIds, reason };
+    if (survivorId) args.survivor_id = survivorId;
+    return this.rpc("support_merge_duplicates", args);
+  }
+
+  keepDuplicatesApart(accountIds, reason) {
+    return this.rpc("support_keep_duplicates_apart", { account_ids: accountIds, reason });
+  }
+
   undoMerge(mergeId, cascade, reason) {
     return this.rpc("undo_merge", { merge_id: mergeId, cascade, reason });
   }

@@ -10,6 +10,7 @@ import { renderQueue } from "./queue.js";
 import { renderConflict } from "./conflict.js";
 import { renderSearch } from "./search.js";
 import { renderCustomer } from "./customer.js";
+import { renderDuplicateGroup, renderDuplicates } from "./duplicates.js";
 
 const state = { config: null, session: null, flash: null };
 const main = () => document.getElementById("main");
@@ -19,6 +20,8 @@ const ROUTES = [
   [/^#\/conflict\/([0-9a-f-]{36})$/, (m, ctx) => renderConflict(ctx, m[1])],
   [/^#\/search$/, (_m, ctx) => renderSearch(ctx)],
   [/^#\/customer\/([0-9a-f-]{36})$/, (m, ctx) => renderCustomer(ctx, m[1])],
+  [/^#\/duplicates(?:\/after\/(\d+))?$/, (m, ctx) => renderDuplicates(ctx, m[1] ? +m[1] : null)],
+  [/^#\/duplicates\/group\/(\d+)$/, (m, ctx) => renderDuplicateGroup(ctx, +m[1])],
 ];
 
 /** What every screen gets: the session, the main element, navigation and sign-out. */

@@ -207,7 +207,8 @@ function statusLabel(value) {
   }[value] || value;
 }
 
-function accountChoice(preview, choosable, onChoose) {
+/** The accounts of a preview as cards, with the survivor to choose when ``choosable``. */
+export function accountChoice(preview, choosable, onChoose) {
   const cards = preview.accounts.map((account) =>
     accountCard(account, preview, choosable, onChoose)
   );
@@ -286,7 +287,8 @@ function accountCard(account, preview, choosable, onChoose) {
   );
 }
 
-function previewContent(preview) {
+/** What a merge preview says, as the console shows it (conflicts and possible duplicates). */
+export function previewContent(preview) {
   const title = h("h2", { id: "merge-preview-title" }, "What the merge will do");
   if (!preview.canMerge) {
     return [

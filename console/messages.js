@@ -21,6 +21,8 @@ const EXPLAINED = {
   invalid_survivor: "The chosen survivor is not one of the conflict's accounts.",
   invalid_reason: "The reason is too long (1000 characters at most).",
   invalid_request: "Something is missing.",
+  not_possible_duplicates: "These accounts are not one group of possible duplicates (any more).",
+  invalid_accounts: "Pick at least two accounts that are not one already.",
 };
 
 /** A sentence for an error: the kit's code explained, with its details. */

@@ -224,6 +224,21 @@ begin
         execute 'drop table ' || tables;
     end if;
 
+    -- Extensions the kit created (text similarity for possible duplicates), unless the
+    -- project has come to use them meanwhile.
+    for owned in
+        select split_part(x, ':', 2) as name from unnest(created) as x
+        where x like 'extension:%'
+    loop
+        if exists (select 1 from pg_catalog.pg_extension as e where e.extname = owned.name) then
+            begin
+                execute format('drop extension %I', owned.name);
+            exception when dependent_objects_still_exist then
+                raise notice 'kept extension %: %', owned.name, sqlerrm;
+            end;
+        end if;
+    end loop;
+
     if 'schema:analytics' = any(created) and to_regnamespace('analytics') is not null then
         if exists (
             select 1 from pg_catalog.pg_class as c

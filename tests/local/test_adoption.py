@@ -144,6 +144,7 @@ def test_the_readme_walk_through_adopts_the_shops_tables(shop_url: str, tmp_path
         ["import", "--from-table"],
         ["dedupe"],
         ["dedupe", "--apply"],
+        ["dedupe", "--suggest"],
         ["report"],
     ]
 
@@ -159,12 +160,15 @@ def test_the_readme_walk_through_adopts_the_shops_tables(shop_url: str, tmp_path
         done = run(step, shop_url, tmp_path)
         assert done.returncode == 0, (step, done.stdout, done.stderr)
         outputs.append(done.stdout)
-    migrated, imported, planned, applied, report = outputs
+    migrated, imported, planned, applied, suggested, report = outputs
     assert "database is up to date" in migrated
-    assert "customers: 4 imported, 0 already imported, 1 rejected (of 5 rows)" in imported
+    # Carl's phone is malformed and he gave no email: he comes in, reported unreachable.
+    assert "customers: 5 imported, 0 already imported, 0 rejected (of 5 rows)" in imported
+    assert "imported with neither a phone nor an email: 1" in imported
     assert "orders: 3 imported" in imported
     assert "1 groups of 3 accounts" in planned and "dry run: nothing was changed" in planned
     assert "applied: 2 merges in 1 groups" in applied
+    assert "nothing was merged" in suggested
     assert "Customers by account sources" in report and "Account completeness" in report
     rejects = (tmp_path / "import-rejects.csv").read_text(encoding="utf-8")
     assert '"00000000-0000-4000-8000-00000000c001","phone","invalid_phone"' in rejects
@@ -197,8 +201,8 @@ def test_the_readme_walk_through_adopts_the_shops_tables(shop_url: str, tmp_path
             tmp_path,
         ).stdout
     )["customer_journey"]
-    # Bob has not come back yet; Alice has, on the chatbot (the call above).
+    # Bob and Carl have not come back yet; Alice has, on the chatbot (the call above).
     assert journey == [
-        {"sources": [], "customer_count": 1, "avg_platforms": 0},
+        {"sources": [], "customer_count": 2, "avg_platforms": 0},
         {"sources": ["chatbot"], "customer_count": 1, "avg_platforms": 1},
     ]

@@ -80,7 +80,10 @@ def test_import_dedupe_and_report_from_the_command_line(db_url: str, tmp_path: P
     with customers.open("a", encoding="utf-8") as out:
         out.write("BAD1,Bad,Phone,12345,,,\n")
     imported = json.loads(cli("import", str(customers), "--json", url=db_url).stdout)
-    assert imported["customers"]["rejected"] == 1
+    # The malformed phone is left out; the row, with no email either, comes in unreachable.
+    assert imported["customers"]["rejected"] == 0
+    assert imported["customers"]["valuesDropped"] == 1
+    assert imported["customers"]["unreachable"] == 1
     assert imported["rejectsFile"] == str(customers) + ".rejects.csv"
     assert "invalid_phone" in Path(imported["rejectsFile"]).read_text(encoding="utf-8")
     again = json.loads(cli("import", str(customers), "--json", url=db_url).stdout)
@@ -110,7 +113,7 @@ def test_import_dedupe_and_report_from_the_command_line(db_url: str, tmp_path: P
         "merge_activity",
         "resolution_quality",
     }
-    assert report["customer_journey"] == [{"sources": [], "customer_count": 60, "avg_platforms": 0}]
+    assert report["customer_journey"] == [{"sources": [], "customer_count": 61, "avg_platforms": 0}]
     merges = {row["source"]: row["merge_count"] for row in report["merge_activity"]}
     assert merges == {"dedupe": len(applied["mergeIds"])}
     as_analyst = json.loads(cli("report", "--json", "--as-role", "analyst", url=db_url).stdout)

@@ -266,6 +266,10 @@ GRANTED = {
         "support_find_customers_for_caller",
         "support_customer_view_for_caller",
         "support_merge_preview_for_caller",
+        "support_possible_duplicates_for_caller",
+        "support_duplicate_merge_preview_for_caller",
+        "support_merge_duplicates_for_caller",
+        "support_keep_duplicates_apart_for_caller",
     },
     "service_role": {
         "resolve_customer",
@@ -280,6 +284,10 @@ GRANTED = {
         "support_find_customers_for_caller",
         "support_customer_view_for_caller",
         "support_merge_preview_for_caller",
+        "support_possible_duplicates_for_caller",
+        "support_duplicate_merge_preview_for_caller",
+        "support_merge_duplicates_for_caller",
+        "support_keep_duplicates_apart_for_caller",
     },
 }
 

@@ -300,9 +300,14 @@ def test_the_analyst_has_only_the_grants_the_views_need(conn: Conn) -> None:
 def test_the_role_and_schema_are_recorded_as_the_kits(conn: Conn) -> None:
     recorded = conn.execute(
         "select kind, name from customer_management.shared_objects "
-        "where kind in ('role', 'schema', 'schema_usage') order by kind"
+        "where kind in ('role', 'schema', 'schema_usage', 'extension') order by kind, name"
     ).fetchall()
-    assert recorded == [("role", "analyst"), ("schema", "analytics")]
+    assert recorded == [
+        ("extension", "fuzzystrmatch"),
+        ("extension", "pg_trgm"),
+        ("role", "analyst"),
+        ("schema", "analytics"),
+    ]
     role = conn.execute(
         "select rolcanlogin, shobj_description(oid, 'pg_authid') from pg_roles "
         "where rolname = 'analyst'"

@@ -118,6 +118,8 @@ def test_good_rows_come_in_as_they_are(conn: Conn, db_url: str, tmp_path: Path) 
         "placeholdersDropped": 0,
         "identifiersActive": 4,
         "identifiersHeld": 0,
+        "valuesDropped": 0,
+        "unreachable": 0,
     }
     assert summary.orders == {"rows": 3, "imported": 3, "skipped": 0, "rejected": 0}
     assert summary.rejects_file is None
@@ -255,11 +257,13 @@ def test_bad_rows_are_rejected_whole_with_line_column_and_reason(
     before_rpc = table_snapshot(conn)
     assert before_rpc  # the database is reachable and migrated
     summary = load(db_url, customers, orders, rejects)
-    assert summary.customers["imported"] == 3
-    assert summary.customers["rejected"] == 8
+    # A malformed phone or email costs the row only that value (reported all the same).
+    assert summary.customers["imported"] == 5
+    assert summary.customers["rejected"] == 6
+    assert summary.customers["valuesDropped"] == 2
     assert summary.customers["placeholdersDropped"] == 3
-    assert summary.orders["imported"] == 1
-    assert summary.orders["rejected"] == 8
+    assert summary.orders["imported"] == 2
+    assert summary.orders["rejected"] == 7
     reported = [
         (r["file"].rsplit("/", 1)[-1], int(r["line"]), r["legacy_id"], r["column"], r["code"])
         for r in rejects_of(rejects)
@@ -273,19 +277,24 @@ def test_bad_rows_are_rejected_whole_with_line_column_and_reason(
         ("customers.csv", 8, "", "legacy_id", "missing_legacy_id"),
         ("customers.csv", 9, "B1", "legacy_id", "duplicate_legacy_id"),
         ("customers.csv", 10, "B9", "allergies", "invalid_allergies"),
+        ("customers.csv", 11, "B10", "phone, email", "unreachable"),
         ("orders.csv", 2, "B1", "total", "invalid_total"),
         ("orders.csv", 3, "B1", "currency", "invalid_currency"),
         ("orders.csv", 4, "B1", "status", "invalid_status"),
         ("orders.csv", 5, "B1", "items", "invalid_items"),
-        ("orders.csv", 6, "B2", "legacy_customer_id", "customer_rejected"),
         ("orders.csv", 7, "Z9", "legacy_customer_id", "unknown_legacy_customer_id"),
         ("orders.csv", 8, "B1", "delivery_date", "invalid_delivery_date"),
         ("orders.csv", 10, "B1", "items", "invalid_items"),
     ]
     assert all(r["detail"] for r in rejects_of(rejects))
     assert rejects_of(rejects)[6]["detail"] == "The same legacy_id is on line 2."
-    # Rejected rows left nothing; placeholder rows came in without the placeholder.
-    assert count(conn, "select count(*) from public.customers") == 3
+    assert [r["row"] for r in rejects_of(rejects)][:3] == ["imported", "imported", "rejected"]
+    # Rejected rows left nothing; placeholder rows came in without the placeholder, rows
+    # with a malformed value without that value.
+    assert count(conn, "select count(*) from public.customers") == 5
+    assert account(conn, "B2")["phone"] is None
+    assert account(conn, "B2")["email"] == "bad.phone@gmail.com"
+    assert account(conn, "B3")["email"] is None
     placeholder = account(conn, "B10")
     assert placeholder["identifiers"] == [] and placeholder["email"] is None
     zero = account(conn, "B11")
@@ -335,7 +344,7 @@ def test_a_rerun_adds_nothing_twice(conn: Conn, db_url: str, tmp_path: Path) -> 
         CUSTOMER_HEADER,
         "R1,Rita,Rerun,201-555-0160,rita@gmail.com,,",
         "R2,Rob,Rerun,201-555-0161,,,",
-        "R3,Bad,Row,12,,,",
+        "R3,1234,Row,201-555-0162,,,",
     )
     orders = write(tmp_path / "o.csv", ORDER_HEADER, "R1,1,,,,,", "R1,2,,,,,", "R2,3,,,,,")
     load(db_url, customers, orders)

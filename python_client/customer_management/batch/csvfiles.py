@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -79,11 +79,15 @@ class _CountingReader(io.RawIOBase):
 
 
 class CsvFile:
-    """A legacy CSV file read row by row; ``bytes_read`` tells how far it got."""
+    """A legacy CSV file read row by row; ``bytes_read`` tells how far it got. ``mapping``
+    names, for a kit column, the file's column that holds it (``{"last_name": "surname"}``)."""
 
-    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+    def __init__(
+        self, path: Path, columns: Sequence[str], mapping: Mapping[str, str] | None = None
+    ) -> None:
         self.path = path
         self.columns = tuple(columns)
+        self.mapping = {k: v.strip().lower() for k, v in (mapping or {}).items()}
         self.size = path.stat().st_size
         self._counter: _CountingReader | None = None
         self.ignored_columns: tuple[str, ...] = ()
@@ -120,6 +124,19 @@ class CsvFile:
         if header is None:
             raise CsvFileError(f"{self.path}: the file is empty; nothing was imported")
         names = [name.strip().lower() for name in header]
+        missing = [source for source in self.mapping.values() if source not in names]
+        if missing:
+            raise CsvFileError(
+                f"{self.path}: --map names {', '.join(missing)}, which the header does not have "
+                f"(it has: {', '.join(names)}); nothing was imported"
+            )
+        # A mapped column is read under the kit's name; a column of the kit's name that a
+        # mapping replaces is ignored.
+        renamed = {source: kit for kit, source in self.mapping.items()}
+        names = [
+            renamed.get(name, name if name not in self.mapping else f"{name} (replaced)")
+            for name in names
+        ]
         key = self.columns[0]
         if key not in names:
             raise CsvFileError(
@@ -127,7 +144,10 @@ class CsvFile:
                 "nothing was imported"
             )
         positions = [names.index(c) if c in names else None for c in self.columns]
-        self.ignored_columns = tuple(n for n in names if n not in self.columns)
+        originals = [name.strip().lower() for name in header]
+        self.ignored_columns = tuple(
+            o for o, n in zip(originals, names, strict=True) if n not in self.columns
+        )
         key_position = names.index(key)
         line = reader.line_num + 1
         for fields in reader:

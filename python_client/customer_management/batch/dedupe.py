@@ -21,6 +21,7 @@ from uuid import UUID
 
 import psycopg
 
+from customer_management.batch.accounts import read_accounts, survivor_rule
 from customer_management.batch.progress import Progress
 
 Conn = psycopg.Connection[Any]
@@ -44,6 +45,17 @@ select g.group_no, g.planned, g.survivor_id::text, g.member_ids::text[], g.ties
 from customer_management.dedupe_groups as g
 where g.run_id = %s
 order by g.group_no
+"""
+# The held identifiers before a run, and how many of them are active after it: merges
+# activate the survivor's held copy of what the merged account held, finish_dedupe the ones
+# nobody else holds any more; both count as made active.
+HELD_QUERY = """
+select coalesce(array_agg(h.identifier_id), '{}')
+from customer_management.import_held_identifiers as h
+"""
+HELD_ACTIVE_QUERY = """
+select count(*) from customer_management.customer_identifiers as ci
+where ci.id = any(%s) and ci.status = 'active'
 """
 PLANNED = (
     "merge",
@@ -173,6 +185,8 @@ def apply(
         # A run whose client died stops at its next check instead of finishing its batch.
         conn.execute("set client_connection_check_interval = '1s'")
         conn.execute("select customer_management.start_dedupe()")
+        held_row = conn.execute(HELD_QUERY).fetchone()
+        held_before: list[int] = held_row[0] if held_row else []
         with conn.transaction():
             row = conn.execute(
                 "select customer_management.plan_dedupe(%s)", (max_group_size,)
@@ -203,8 +217,25 @@ def apply(
             row = conn.execute("select customer_management.finish_dedupe(%s)", (run_id,)).fetchone()
             assert row is not None
             result.totals = row[0]
+        active = conn.execute(HELD_ACTIVE_QUERY, (held_before,)).fetchone()
+        result.totals["heldIdentifiersActive"] = active[0] if active else 0
     result.seconds = time.monotonic() - started
     return result
+
+
+def describe(url: str, result: DedupeResult) -> None:
+    """Name each group's accounts (legacy ids, names, contact data) and say which part of
+    the fixed rule chose its survivor: what a person needs to read the plan."""
+    with psycopg.connect(url) as conn:
+        accounts = read_accounts(conn, (m for g in result.groups for m in g["memberIds"]))
+    for group in result.groups:
+        members = [accounts[m] for m in group["memberIds"] if m in accounts]
+        group["accounts"] = [a.as_json() for a in members]
+        survivor = accounts.get(group["survivorId"] or "")
+        if survivor is not None:
+            group["survivorRule"] = survivor_rule(
+                survivor, (a for a in members if a.id != survivor.id)
+            )
 
 
 def _apply_batch(conn: Conn, run_id: UUID, batch_size: int) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from customer_management.batch.csvfiles import (
     CUSTOMER_COLUMNS,
@@ -32,15 +33,19 @@ from customer_management.csvsafe import SafeCsvWriter
 
 Conn = psycopg.Connection[Any]
 DEFAULT_CHUNK_LINES = 5000
-REJECT_HEADER = ("file", "line", "legacy_id", "column", "code", "detail")
+REJECT_HEADER = ("file", "line", "legacy_id", "column", "code", "detail", "row")
+# Other names a table's columns may have for the kit's (as the staging functions read them).
+TABLE_ALIASES = {"legacy_id": "id", "legacy_customer_id": "customer_id"}
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where rows come from: a CSV file or a table in the same database."""
+    """Where rows come from: a CSV file or a table in the same database; ``columns`` names,
+    for a kit column, the source's column that holds it (``{"last_name": "surname"}``)."""
 
     path: Path | None = None
     table: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -96,6 +101,8 @@ def run_import(
             if orders is not None
             else 0
         )
+        # Rows without created_at follow the file's order (the oldest first).
+        conn.execute("select customer_management.date_undated_import_rows(%s)", (load_id,))
         summary.customers = _import_chunks(
             conn,
             "import_staged_customers",
@@ -105,6 +112,7 @@ def run_import(
             progress,
             "importing customers",
             (list(verified),),
+            "note_imported_customers",
         )
         if orders is not None:
             summary.orders = _import_chunks(
@@ -117,7 +125,8 @@ def run_import(
                 "importing orders",
             )
         rejected = summary.customers.get("rejected", 0) + summary.orders.get("rejected", 0)
-        if rejected:
+        noted = summary.customers.get("valuesDropped", 0) + summary.customers.get("unreachable", 0)
+        if rejected or noted:
             _write_rejects(conn, load_id, customers, orders, rejects_path)
             summary.rejects_file = rejects_path
         conn.execute("select customer_management.finish_import(%s)", (load_id,))
@@ -144,15 +153,18 @@ def _stage(
     """Put a source's rows into the staging table; return the last line number."""
     function = f"stage_{kind}_from_table"
     if source.table is not None:
+        ignored = _table_ignored_columns(conn, source, columns)
         with progress.step(f"staging {kind} from {source.table}", None):
-            staged = _one(
+            last = _one(
                 conn,
-                f"select customer_management.{function}(%s, %s::regclass)",
-                (load_id, source.table),
+                f"select customer_management.{function}(%s, %s::regclass, %s)",
+                (load_id, source.table, Jsonb(source.columns)),
             )
-        return int(staged)
+        if ignored:
+            summary.ignored_columns[kind] = ignored
+        return int(last)
     assert source.path is not None
-    file = CsvFile(source.path, columns)
+    file = CsvFile(source.path, columns, source.columns)
     table = sql.Identifier("customer_management", f"import_{kind[:-1]}_rows")
     copy = sql.SQL(
         "copy {} (load_id, line, {}, outcome, reject_column, reject_code, reject_detail) from stdin"
@@ -178,6 +190,20 @@ def _stage(
     return last_line
 
 
+def _table_ignored_columns(conn: Conn, source: Source, columns: tuple[str, ...]) -> list[str]:
+    """The columns of a source table the import does not read (as the CSV path lists them)."""
+    assert source.table is not None
+    rows = conn.execute(
+        "select a.attname from pg_catalog.pg_attribute as a "
+        "where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped "
+        "order by a.attnum",
+        (source.table,),
+    ).fetchall()
+    read = set(columns) | set(source.columns.values())
+    read |= {alias for kit, alias in TABLE_ALIASES.items() if kit in columns}
+    return [name for (name,) in rows if name not in read]
+
+
 def _import_chunks(
     conn: Conn,
     function: str,
@@ -187,9 +213,10 @@ def _import_chunks(
     progress: Progress,
     description: str,
     extra: tuple[Any, ...] = (),
+    after: str | None = None,
 ) -> dict[str, int]:
     """Call an import function over consecutive line ranges (with ``extra`` arguments
-    after the range); add up what it returns."""
+    after the range), then ``after`` on the same range; add up what they return."""
     totals: dict[str, int] = {}
     query = sql.SQL("select customer_management.{}({})").format(
         sql.Identifier(function), sql.SQL(", ").join([sql.Placeholder()] * (3 + len(extra)))
@@ -198,22 +225,41 @@ def _import_chunks(
         for first in range(1, last_line + 1, chunk_lines):
             last = min(first + chunk_lines - 1, last_line)
             counts = _one(conn, query, (load_id, first, last, *extra))
+            if after is not None:
+                counts = counts | _one(
+                    conn,
+                    sql.SQL("select customer_management.{}(%s, %s, %s)").format(
+                        sql.Identifier(after)
+                    ),
+                    (load_id, first, last),
+                )
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + int(value)
             bar.advance(last - first + 1)
     return totals
 
 
+# Rejected rows, and imported rows that lost a malformed value or came in unreachable
+# (the last column says which), in line order.
 REJECTS_QUERY = """
-select %s, s.line, s.legacy_id, s.reject_column, s.reject_code, s.reject_detail
-from customer_management.import_customer_rows as s
-where s.load_id = %s and s.outcome = 'rejected'
-order by s.line
+select %(file)s, x.line, x.legacy_id, x.reject_column, x.reject_code, x.reject_detail, x.row
+from (
+    select s.line, s.legacy_id, s.reject_column, s.reject_code, s.reject_detail,
+        'rejected' as row
+    from customer_management.import_customer_rows as s
+    where s.load_id = %(load)s and s.outcome = 'rejected'
+    union all
+    select n.line, n.legacy_id, n.column_name, n.code, n.detail, 'imported'
+    from customer_management.import_row_notes as n
+    where n.load_id = %(load)s
+) as x
+order by x.line, x.row desc
 """
 ORDER_REJECTS_QUERY = """
-select %s, o.line, o.legacy_customer_id, o.reject_column, o.reject_code, o.reject_detail
+select %(file)s, o.line, o.legacy_customer_id, o.reject_column, o.reject_code,
+    o.reject_detail, 'rejected'
 from customer_management.import_order_rows as o
-where o.load_id = %s and o.outcome = 'rejected'
+where o.load_id = %(load)s and o.outcome = 'rejected'
 order by o.line
 """
 
@@ -221,19 +267,20 @@ order by o.line
 def _write_rejects(
     conn: Conn, load_id: uuid.UUID, customers: Source, orders: Source | None, path: Path
 ) -> None:
-    """Every rejected row (file, line, legacy id, column, code, detail), streamed from the
-    staging tables into a CSV file whose cells no spreadsheet runs as formulas (a legacy
-    id or value is written as it came, quoted, with a ``'`` before a leading ``=``, ``+``,
+    """Every rejected row, and every imported row that lost a value or came in unreachable
+    (file, line, legacy id, column, code, detail, rejected or imported), streamed from the
+    staging tables into a CSV file whose cells no spreadsheet runs as formulas (a legacy id
+    or value is written as it came, quoted, with a ``'`` before a leading ``=``, ``+``,
     ``-``, ``@``, tab or carriage return)."""
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = SafeCsvWriter(out)
         writer.writerow(REJECT_HEADER)
-        _copy_rows(conn, REJECTS_QUERY, (customers.name, load_id), writer)
+        _copy_rows(conn, REJECTS_QUERY, {"file": customers.name, "load": load_id}, writer)
         if orders is not None:
-            _copy_rows(conn, ORDER_REJECTS_QUERY, (orders.name, load_id), writer)
+            _copy_rows(conn, ORDER_REJECTS_QUERY, {"file": orders.name, "load": load_id}, writer)
 
 
-def _copy_rows(conn: Conn, query: str, params: tuple[Any, ...], writer: SafeCsvWriter) -> None:
+def _copy_rows(conn: Conn, query: str, params: dict[str, Any], writer: SafeCsvWriter) -> None:
     """Write a query's rows through a server-side cursor (memory stays flat)."""
     with conn.cursor(name=f"rejects_{uuid.uuid4().hex[:8]}") as cursor:
         cursor.itersize = 5000

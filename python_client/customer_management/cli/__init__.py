@@ -25,7 +25,8 @@ REGISTRARS: tuple[str, ...] = (
     "customer_management.cli.demo",  # demo
     "customer_management.cli.chatbot",  # mcp | tools (the chatbot tools for LLM agents)
     "customer_management.cli.importer",  # import (legacy customers and orders)
-    "customer_management.cli.dedupe",  # dedupe (plan, --apply)
+    "customer_management.cli.dedupe",  # dedupe (plan, --apply, --suggest)
+    "customer_management.cli.undo",  # undo MERGE_ID [--cascade]
     "customer_management.cli.report",  # report (the analytics views)
 )
 

@@ -19,6 +19,12 @@ def register(subparsers: Any) -> None:
     )
     add_data_dir(start)
     start.add_argument("--port", type=int, default=None, help="TCP port (default 54322)")
+    start.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="leave out the demo customer of supabase/seed.sql, for good (a database for "
+        "importing a shop's own customers)",
+    )
     start.set_defaults(func=cmd_start)
 
     stop = actions.add_parser("stop", help="stop the local server")
@@ -48,9 +54,18 @@ def local_server(data_dir: Path | None, port: int | None = None) -> Any:
 def cmd_start(args: argparse.Namespace) -> int:
     """Start (or find running) the server, bring its schema up to date, print its URL."""
     from customer_management.local import migrations
-    from customer_management.local.server import LocalDbError
+    from customer_management.local.server import DEFAULT_PORT, LocalDbError
 
     server = local_server(args.data_dir, args.port)
+    port = args.port or DEFAULT_PORT
+    if not server.status().running and port_in_use(port):
+        print(
+            f"port {port} is taken by another program (another local database, or `make run` "
+            f"of another checkout): start this one on a free port, e.g. "
+            f"`customer-management db start --port {port + 10}`, and use the URL it prints",
+            file=sys.stderr,
+        )
+        return 1
     try:
         started = server.start(report=print)
     except LocalDbError as exc:
@@ -61,7 +76,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     else:
         print(f"already running (data dir {server.state_dir})")
     url: str = server.url
-    migrations.bring_up_to_date(url, server.state_dir, print)
+    migrations.bring_up_to_date(url, server.state_dir, print, seed=not args.no_seed)
     print(url)
     return 0
 
@@ -114,3 +129,12 @@ def url_for_port(port: int | None) -> str:
     from customer_management.local.server import DEFAULT_PORT, url_for
 
     return url_for(port or DEFAULT_PORT)
+
+
+def port_in_use(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex(("127.0.0.1", port)) == 0

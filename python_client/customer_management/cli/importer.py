@@ -46,6 +46,21 @@ def register(subparsers: Any) -> None:
         "confirmed email (repeatable; default: neither, they are only asserted)",
     )
     parser.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="THEIRS=OURS",
+        help="read the customers' column THEIRS as the kit's column OURS, e.g. "
+        "--map surname=last_name (repeatable; works for a file and a table)",
+    )
+    parser.add_argument(
+        "--orders-map",
+        action="append",
+        default=[],
+        metavar="THEIRS=OURS",
+        help="the same for the orders, e.g. --orders-map client=legacy_customer_id",
+    )
+    parser.add_argument(
         "--chunk-lines", type=int, default=5000, help="rows per import step (default 5000)"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -57,7 +72,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Run the import; print a summary; 1 when nothing was imported because it failed."""
     import psycopg
 
-    from customer_management.batch.csvfiles import CsvFileError
+    from customer_management.batch.csvfiles import CUSTOMER_COLUMNS, ORDER_COLUMNS, CsvFileError
     from customer_management.batch.importer import Source, run_import
     from customer_management.batch.progress import Progress
 
@@ -71,9 +86,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         if path is not None and not path.is_file():
             print(f"no such file: {path}", file=sys.stderr)
             return 1
-    customers = Source(path=args.customers, table=args.from_table)
+    try:
+        customer_map = parse_mapping(args.map, CUSTOMER_COLUMNS)
+        order_map = parse_mapping(args.orders_map, ORDER_COLUMNS)
+    except ValueError as exc:
+        args.parser.error(str(exc))
+    customers = Source(path=args.customers, table=args.from_table, columns=customer_map)
     orders = (
-        Source(path=args.orders, table=args.orders_from_table)
+        Source(path=args.orders, table=args.orders_from_table, columns=order_map)
         if args.orders is not None or args.orders_from_table is not None
         else None
     )
@@ -112,6 +132,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"held for deduplication (another account has them); "
         f"{c.get('placeholdersDropped', 0)} placeholders dropped"
     )
+    if c.get("valuesDropped"):
+        print(
+            f"malformed phones or emails left out: {c['valuesDropped']} (their rows were "
+            "imported without them; each is in the rejects file)"
+        )
+    if c.get("unreachable"):
+        print(
+            f"imported with neither a phone nor an email: {c['unreachable']} (no lookup finds "
+            "them; listed in the rejects file; dedupe --suggest may tie them to others by name)"
+        )
     if orders is not None:
         print(
             f"orders: {o.get('imported', 0)} imported, {o.get('skipped', 0)} skipped "
@@ -121,6 +151,25 @@ def cmd_import(args: argparse.Namespace) -> int:
     for kind, names in summary.ignored_columns.items():
         print(f"ignored {kind} columns: {', '.join(names)}")
     if summary.rejects_file is not None:
-        print(f"rejected rows (line, column, reason): {summary.rejects_file}")
+        print(f"rejected rows and left-out values (line, column, reason): {summary.rejects_file}")
     print(f"done in {summary.seconds:.1f} s; next: customer-management dedupe (a dry run)")
     return 0
+
+
+def parse_mapping(pairs: list[str], columns: tuple[str, ...]) -> dict[str, str]:
+    """``--map THEIRS=OURS`` options as {kit column: source column}; ValueError when one is
+    malformed, names no kit column, or two map onto one."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        theirs, _, ours = (part.strip() for part in pair.partition("="))
+        if not theirs or not ours:
+            raise ValueError(f"--map {pair!r}: write THEIRS=OURS, e.g. surname=last_name")
+        ours = ours.lower()
+        if ours not in columns:
+            raise ValueError(
+                f"--map {pair!r}: {ours} is none of the kit's columns ({', '.join(columns)})"
+            )
+        if ours in mapping:
+            raise ValueError(f"--map: two columns are mapped onto {ours}")
+        mapping[ours] = theirs
+    return mapping

@@ -145,7 +145,7 @@ ErrorBody = TypedDict(
 )
 """PostgREST's error body. For the kit's own errors, message is a stable code (see KitErrorCode) and code the SQLSTATE; errors of the HTTP layer carry a PGRSTxxx code."""
 
-KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'second_proof_required', 'contact_follows_identifiers', 'rate_limited', 'try_again', 'verification_required', 'invalid_verification', 'invalid_preferences', 'not_found', 'invalid_action', 'invalid_survivor', 'invalid_reason', 'conflict_closed', 'merge_blocked', 'merge_already_undone', 'undo_blocked_by_later_merges', 'undo_blocked', 'customer_erased', 'invalid_page', 'invalid_requester']
+KitErrorCode = Literal['invalid_request', 'missing_identifier', 'invalid_source', 'invalid_phone', 'invalid_email', 'invalid_auth_user_id', 'unknown_auth_user', 'name_too_long', 'invalid_name', 'invalid_allergies', 'payload_too_large', 'not_authenticated', 'forbidden', 'second_proof_required', 'contact_follows_identifiers', 'rate_limited', 'try_again', 'verification_required', 'invalid_verification', 'invalid_preferences', 'not_found', 'invalid_action', 'invalid_survivor', 'invalid_reason', 'conflict_closed', 'merge_blocked', 'merge_already_undone', 'undo_blocked_by_later_merges', 'undo_blocked', 'customer_erased', 'invalid_page', 'invalid_requester', 'invalid_accounts', 'not_possible_duplicates']
 """The message of every error the kit answers itself, with its SQLSTATE (x-sqlstate): P0001 is HTTP 400, 42501 is 401 for anon and 403 otherwise, PTxyz is xyz."""
 
 ConflictStatus = Literal['open', 'escalated', 'merged', 'kept_separate', 'outdated']
@@ -434,3 +434,52 @@ MergePreview = TypedDict(
     },
 )
 """What support_merge_preview returns: the conflict, its accounts, which would survive, what would move, the merged result, and whether the merge may happen (blockedBecause says why not)."""
+
+SupportPossibleDuplicatesArgs = TypedDict(
+    "SupportPossibleDuplicatesArgs",
+    {
+        "page_size": NotRequired[int],
+        "after_group": NotRequired[int | None],
+    },
+)
+"""support_possible_duplicates: one page of possible-duplicate groups, strongest first (service role and support agents)."""
+
+SupportDuplicateMergePreviewArgs = TypedDict(
+    "SupportDuplicateMergePreviewArgs",
+    {
+        "account_ids": list[str],
+        "survivor_id": NotRequired[str | None],
+    },
+)
+"""support_duplicate_merge_preview: what merging some accounts of one possible-duplicate group would do, changing nothing (service role and support agents)."""
+
+SupportMergeDuplicatesArgs = TypedDict(
+    "SupportMergeDuplicatesArgs",
+    {
+        "account_ids": list[str],
+        "survivor_id": NotRequired[str | None],
+        "reason": NotRequired[str | None],
+    },
+)
+"""support_merge_duplicates: merge accounts of one possible-duplicate group (each merge undoable with undo_merge; service role and support agents)."""
+
+SupportKeepDuplicatesApartArgs = TypedDict(
+    "SupportKeepDuplicatesApartArgs",
+    {
+        "account_ids": list[str],
+        "reason": NotRequired[str | None],
+    },
+)
+"""support_keep_duplicates_apart: these accounts are different people; the pairs among them are not proposed again (service role and support agents)."""
+
+PossibleDuplicatePage = dict[str, Any]
+"""A page of possible-duplicate groups: each group's accounts and its pairs with score and reasons, and nextAfter."""
+
+DuplicateMergePreview = dict[str, Any]
+"""What a merge of these accounts would do: the survivor, what moves, whether it can merge."""
+
+DuplicateMergeResult = dict[str, Any]
+"""The survivor in the customer_management shape, the merge ids (undo_merge takes them) and the group's remaining pairs."""
+
+DuplicateDecision = dict[str, Any]
+"""The pairs kept apart and the groups left."""

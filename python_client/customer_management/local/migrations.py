@@ -127,13 +127,22 @@ def _apply_one(url: str, migration: Migration) -> bool:
     return True
 
 
-def bring_up_to_date(url: str, state_dir: Path, say: Callable[[str], None]) -> None:
+def bring_up_to_date(
+    url: str, state_dir: Path, say: Callable[[str], None], seed: bool = True
+) -> None:
     """A local database as ``make run`` wants it: the shim, every pending migration, and the
-    seed the first time (remembered by a marker in ``state_dir``). ``say`` gets progress."""
+    seed the first time (remembered by a marker in ``state_dir``). ``seed=False`` (a
+    database for adopting a shop's data) leaves the demo seed out, for good: the marker is
+    set all the same. ``say`` gets progress."""
     apply_shim(url)
     for name in apply_migrations(url):
         say(f"applied migration {name}")
     marker = state_dir / SEEDED_MARKER
+    if not seed:
+        if not marker.exists():
+            say("no demo seed (--no-seed): this database stays without it")
+            marker.touch()
+        return
     if not marker.exists() and apply_seed(url):
         say("loaded supabase/seed.sql")
         marker.touch()

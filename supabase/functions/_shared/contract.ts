@@ -121,7 +121,7 @@ export type ErrorBody = {
 };
 
 /** The message of every error the kit answers itself, with its SQLSTATE (x-sqlstate): P0001 is HTTP 400, 42501 is 401 for anon and 403 otherwise, PTxyz is xyz. */
-export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "second_proof_required" | "contact_follows_identifiers" | "rate_limited" | "try_again" | "verification_required" | "invalid_verification" | "invalid_preferences" | "not_found" | "invalid_action" | "invalid_survivor" | "invalid_reason" | "conflict_closed" | "merge_blocked" | "merge_already_undone" | "undo_blocked_by_later_merges" | "undo_blocked" | "customer_erased" | "invalid_page" | "invalid_requester";
+export type KitErrorCode = "invalid_request" | "missing_identifier" | "invalid_source" | "invalid_phone" | "invalid_email" | "invalid_auth_user_id" | "unknown_auth_user" | "name_too_long" | "invalid_name" | "invalid_allergies" | "payload_too_large" | "not_authenticated" | "forbidden" | "second_proof_required" | "contact_follows_identifiers" | "rate_limited" | "try_again" | "verification_required" | "invalid_verification" | "invalid_preferences" | "not_found" | "invalid_action" | "invalid_survivor" | "invalid_reason" | "conflict_closed" | "merge_blocked" | "merge_already_undone" | "undo_blocked_by_later_merges" | "undo_blocked" | "customer_erased" | "invalid_page" | "invalid_requester" | "invalid_accounts" | "not_possible_duplicates";
 
 /** Where a conflict stands: open (nobody decided yet), escalated (handed to support), merged, kept_separate (different people), outdated (its accounts changed since it was recorded). */
 export type ConflictStatus = "open" | "escalated" | "merged" | "kept_separate" | "outdated";
@@ -344,6 +344,52 @@ export type MergePreview = {
   blockedBecause: string | null;
 };
 
+/** support_possible_duplicates: one page of possible-duplicate groups, strongest first (service role and support agents). */
+export type SupportPossibleDuplicatesArgs = {
+  /** Groups per page. */
+  page_size?: number;
+  /** The nextAfter of the previous page (leave it out for the first page). */
+  after_group?: number | null;
+};
+
+/** support_duplicate_merge_preview: what merging some accounts of one possible-duplicate group would do, changing nothing (service role and support agents). */
+export type SupportDuplicateMergePreviewArgs = {
+  /** Two or more accounts of one group. */
+  account_ids: string[];
+  /** Which account would survive (default: the merge rule's choice). */
+  survivor_id?: string | null;
+};
+
+/** support_merge_duplicates: merge accounts of one possible-duplicate group (each merge undoable with undo_merge; service role and support agents). */
+export type SupportMergeDuplicatesArgs = {
+  /** Two or more accounts of one group. */
+  account_ids: string[];
+  /** Which account survives (default: the merge rule's choice). */
+  survivor_id?: string | null;
+  /** Why, kept sealed with the keys of the people it is about. */
+  reason?: string | null;
+};
+
+/** support_keep_duplicates_apart: these accounts are different people; the pairs among them are not proposed again (service role and support agents). */
+export type SupportKeepDuplicatesApartArgs = {
+  /** Two or more accounts of one group. */
+  account_ids: string[];
+  /** Why, kept sealed with the keys of the people it is about. */
+  reason?: string | null;
+};
+
+/** A page of possible-duplicate groups: each group's accounts and its pairs with score and reasons, and nextAfter. */
+export type PossibleDuplicatePage = Record<string, unknown>;
+
+/** What a merge of these accounts would do: the survivor, what moves, whether it can merge. */
+export type DuplicateMergePreview = Record<string, unknown>;
+
+/** The survivor in the customer_management shape, the merge ids (undo_merge takes them) and the group's remaining pairs. */
+export type DuplicateMergeResult = Record<string, unknown>;
+
+/** The pairs kept apart and the groups left. */
+export type DuplicateDecision = Record<string, unknown>;
+
 /** Every RPC of the kit: its arguments and its answer, as supabase-js' generics read them. */
 export type CustomerManagementFunctions = {
   customer_management: { Args: ResolutionRequest; Returns: ResolutionResponse };
@@ -358,6 +404,10 @@ export type CustomerManagementFunctions = {
   support_find_customers: { Args: SupportFindCustomersArgs; Returns: CustomerSearch };
   support_customer_view: { Args: SupportCustomerViewArgs; Returns: SupportCustomerView };
   support_merge_preview: { Args: SupportMergePreviewArgs; Returns: MergePreview };
+  support_possible_duplicates: { Args: SupportPossibleDuplicatesArgs; Returns: PossibleDuplicatePage };
+  support_duplicate_merge_preview: { Args: SupportDuplicateMergePreviewArgs; Returns: DuplicateMergePreview };
+  support_merge_duplicates: { Args: SupportMergeDuplicatesArgs; Returns: DuplicateMergeResult };
+  support_keep_duplicates_apart: { Args: SupportKeepDuplicatesApartArgs; Returns: DuplicateDecision };
 };
 
 /** Schema public as far as the kit goes, for `createClient<Database>(url, key)`; merge `CustomerManagementFunctions` into your own generated `Database` instead if you have one. */
