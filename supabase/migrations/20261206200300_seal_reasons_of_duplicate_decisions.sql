@@ -144,4 +144,3 @@ $$;
 comment on function customer_management.support_keep_duplicates_apart_for_caller(uuid[], text) is
 'Definer behind public.support_keep_duplicates_apart: records that accounts of a possible-'
 'duplicate group are other people than the rest (or all different), audits, regroups.';
-

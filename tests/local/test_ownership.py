@@ -21,7 +21,8 @@ from support.helpers import new_database
 Conn = psycopg.Connection[Any]
 # Objects outside the kit's schema and the CLI's bookkeeping, by kind, as SQL names them
 # (with an empty search path every name is qualified). Sequences owned by a column go with
-# their table; triggers and policies on the kit's own tables go with them.
+# their table; triggers and policies on the kit's own tables go with them; the members of
+# an extension go with the extension (recorded as one).
 OUTSIDE = """
 select
     case c.relkind when 'v' then 'view' when 'S' then 'sequence' else 'table' end,
@@ -32,13 +33,21 @@ where n.nspname <> all(%(skipped)s) and c.relkind in ('r', 'p', 'v', 'm', 'f', '
     and not exists (
         select 1 from pg_catalog.pg_depend as d
         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
-            and d.deptype in ('a', 'i')
+            and d.deptype in ('a', 'i', 'e')
     )
 union all
 select 'function', p.oid::regprocedure::text
 from pg_catalog.pg_proc as p
 inner join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
 where n.nspname <> all(%(skipped)s)
+    and not exists (
+        select 1 from pg_catalog.pg_depend as d
+        where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid
+            and d.deptype = 'e'
+    )
+union all
+select 'extension', e.extname::text
+from pg_catalog.pg_extension as e
 union all
 select 'trigger', format('%%I on %%s', t.tgname, t.tgrelid::regclass)
 from pg_catalog.pg_trigger as t
@@ -72,10 +81,12 @@ select o.kind, case o.kind
     when 'trigger' then format(
         '%I on %s', split_part(o.name, ' on ', 1), to_regclass(split_part(o.name, ' on ', 2))
     )
+    when 'extension' then (select e.extname::text from pg_catalog.pg_extension as e
+        where e.extname = o.name)
     else to_regclass(o.name)::text
 end
 from customer_management.shared_objects as o
-where o.kind in ('table', 'view', 'function', 'trigger')
+where o.kind in ('table', 'view', 'function', 'trigger', 'extension')
 """
 
 

@@ -117,9 +117,12 @@ def test_pairs_tied_exactly_or_of_two_logins_or_decided_are_left_out(
     assert set(found(conn)) == {frozenset(("l1", "l2")), frozenset(("k1", "k2"))}
     for legacy_id in ("l1", "l2"):
         user_id, _ = create_auth_user(conn, email=f"{legacy_id}@login.example")
+        # The login becomes the account's: an identifier (its auth_user_id follows).
         conn.execute(
-            "update public.customers set auth_user_id = %s where id = %s",
-            (user_id, account(conn, legacy_id)),
+            "insert into customer_management.customer_identifiers (customer_id, type, value, "
+            "display_value, status, strength, verified_at, source) "
+            "values (%s, 'auth_user', %s, %s, 'active', 'verified', now(), 'webapp')",
+            (account(conn, legacy_id), str(user_id), str(user_id)),
         )
     assert set(found(conn)) == {frozenset(("k1", "k2"))}
 

@@ -33,6 +33,8 @@ class ContractWorld:
     erasable_id: str
     user: WebUser
     agent_token: str
+    # Pairs of accounts proposed as possible duplicates: to preview, to merge, to keep apart.
+    duplicates: dict[str, list[str]]
 
 
 def _token(claims: dict[str, Any]) -> str:
@@ -64,6 +66,25 @@ def build_contract_world(conn: Conn) -> ContractWorld:
     call_rpc(conn, {"email": RETURNING_EMAIL, "source": "webapp"}, "authenticated", claims)
     user = WebUser(str(user_id), RETURNING_EMAIL, None, claims, _token(claims))
     _, agent_claims = support_agent(conn, "agent@example.org")
+    duplicates = {
+        use: [
+            call_rpc(
+                conn,
+                {"email": email, "firstName": first, "lastName": last, "source": "webapp"},
+            )["customer"]["id"]
+            for email in (f"{first}.{last}@mail.com", f"{first}.{last[:-2]}{last[-1]}@mail.com")
+        ]
+        for use, first, last in (
+            ("preview", "zelda", "quibbleworth"),
+            ("merge", "ottilie", "farnsworthy"),
+            ("apart", "ignatius", "wolfensberger"),
+        )
+    }
+    conn.execute("select customer_management.refresh_possible_duplicates()")
+    groups = conn.execute(
+        "select count(distinct group_no) from customer_management.possible_duplicates"
+    ).fetchone()
+    assert groups == (3,), groups
     return ContractWorld(
         customer_id=customer_id,
         conflict_id=conflict.conflict_id,
@@ -72,6 +93,7 @@ def build_contract_world(conn: Conn) -> ContractWorld:
         erasable_id=erasable["customer"]["id"],
         user=user,
         agent_token=_token(agent_claims),
+        duplicates=duplicates,
     )
 
 
@@ -93,4 +115,8 @@ def valid_bodies(world: ContractWorld) -> dict[str, dict[str, Any]]:
         "support_find_customers": {"phone": RETURNING_PHONE},
         "support_customer_view": {"customer_id": world.customer_id},
         "support_merge_preview": {"conflict_id": world.preview_conflict_id},
+        "support_possible_duplicates": {},
+        "support_duplicate_merge_preview": {"account_ids": world.duplicates["preview"]},
+        "support_merge_duplicates": {"account_ids": world.duplicates["merge"]},
+        "support_keep_duplicates_apart": {"account_ids": world.duplicates["apart"]},
     }
