@@ -382,6 +382,45 @@ def test_an_erased_person_is_never_imported_again(conn: Conn, db_url: str, tmp_p
     assert count(conn, "select count(*) from public.customers") == 0
 
 
+def test_a_legacy_id_that_is_an_email_or_a_phone_outlives_no_erasure(
+    conn: Conn, db_url: str, tmp_path: Path
+) -> None:
+    """An old system that keyed customers by email or phone: the id is kept sealed with the
+    account's key (readable while the person lives, unreadable once erased) and by its keyed
+    hash (a rerun still skips it); other ids are kept as they are."""
+    customers = write(
+        tmp_path / "c.csv",
+        CUSTOMER_HEADER,
+        "zoe.private@example.org,Zoe,Private,201-555-0172,,,",
+        "+1 (201) 555-0173,Yan,Phone,201-555-0173,,,",
+        "C-1001,Cat,Plain,201-555-0174,,,",
+    )
+    load(db_url, customers)
+    kept = conn.execute(
+        "select legacy_id, legacy_id_sealed is not null, "
+        "customer_management.legacy_ids_of(customer_id) "
+        "from customer_management.legacy_ids order by legacy_id_digest"
+    ).fetchall()
+    assert sorted((tuple(row[2]), row[0], row[1]) for row in kept) == [
+        (("+1 (201) 555-0173",), None, True),
+        (("C-1001",), "C-1001", False),
+        (("zoe.private@example.org",), None, True),
+    ]
+    zoe = conn.execute(
+        "select customer_id from customer_management.legacy_ids "
+        "where legacy_id_digest = customer_management.legacy_id_digest(%s)",
+        ("zoe.private@example.org",),
+    ).fetchone()
+    assert zoe is not None
+    call_named_rpc(conn, "erase_customer", {"customer_id": str(zoe[0])})
+    text = conn.execute(
+        "select coalesce(string_agg(l::text, ' '), '') from customer_management.legacy_ids as l"
+    ).fetchone()
+    assert text is not None and "zoe" not in text[0].lower()
+    again = load(db_url, customers)
+    assert again.customers["imported"] == 0 and again.customers["skipped"] == 3
+
+
 @pytest.mark.parametrize(
     "broken",
     [

@@ -26,10 +26,7 @@ select
     c.phone,
     c.auth_user_id is not null,
     c.created_at,
-    coalesce(array(
-        select l.legacy_id from customer_management.legacy_ids as l
-        where l.customer_id = c.id order by l.legacy_id
-    ), '{}')
+    customer_management.legacy_ids_of(c.id)
 from public.customers as c
 where c.id = any(%s::uuid[])
 """
