@@ -46,13 +46,13 @@ define apt_install
 	fi
 endef
 
-.PHONY: help setup postgres system-deps test pytest pgtap lint demo run db-start db-stop bench bench-full fuzz schemathesis chaos \
+.PHONY: help setup postgres system-deps pooler-deps test pytest pgtap lint demo run db-start db-stop bench bench-full fuzz schemathesis chaos \
 	node deno deno-test supabase-cli contract console browser-deps console-screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed system-deps deno supabase-cli console browser-deps ## everything make test needs: .venv, PostgreSQL, pgTAP, plpgsql_check, Deno, Supabase CLI, the console, Chromium
+setup: $(VENV)/.installed system-deps pooler-deps deno supabase-cli console browser-deps ## everything make test needs: .venv, PostgreSQL, pgTAP, plpgsql_check, PgBouncer, Deno, Supabase CLI, the console, Chromium
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
@@ -115,6 +115,17 @@ $(CONSOLE_VENDOR)/.supabase-js-$(SUPABASE_JS_VERSION): | node
 console-screenshots: setup ## run the console's browser tests and copy their screenshots to docs/console/
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser
 	cp .local/screenshots/*.png docs/console/
+
+# Never fails: without root and without PgBouncer the pooler tests skip and say how to install it.
+pooler-deps: ## PgBouncer (Debian's) for the tests through a pooler in transaction mode
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then echo "pgbouncer is installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update && apt-get install -y --no-install-recommends pgbouncer; \
+	else \
+		echo "missing: pgbouncer (the tests through PgBouncer will skip); install with:" >&2; \
+		echo "  sudo apt-get update && sudo apt-get install -y pgbouncer" >&2; \
+	fi
 
 # Never fails: without root and without chromium the browser tests skip and say how to install it.
 browser-deps: ## Chromium for the console's browser tests (apt when root, else the line to run)

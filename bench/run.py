@@ -15,7 +15,16 @@ from typing import Any
 
 import psycopg
 
-from bench import data, http, plans, report, splink_compare, suggest_compare, workloads
+from bench import (
+    data,
+    http,
+    pgbouncer,
+    plans,
+    report,
+    splink_compare,
+    suggest_compare,
+    workloads,
+)
 from customer_management.local import migrations
 from customer_management.local.server import LocalPostgres, free_port
 
@@ -94,7 +103,16 @@ def interleaved(
 ) -> list[workloads.Run]:
     """Every workload at one client count, in ``rounds`` interleaved rounds so that a noisy
     moment of a shared machine does not land on one workload only; the median run of each."""
-    names = ("select-only", "noop", "counted-noop", "lookup", "create", "tpcb-like", "mix")
+    names = (
+        "select-only",
+        "noop",
+        "counted-noop",
+        "lookup",
+        "create",
+        "create-floor",
+        "tpcb-like",
+        "mix",
+    )
     measured: dict[str, list[workloads.Run]] = {name: [] for name in names}
     for round_number in range(rounds):
         for name in names:
@@ -104,7 +122,33 @@ def interleaved(
     return [sorted(runs, key=lambda r: r.tps)[len(runs) // 2] for runs in measured.values()]
 
 
-def benchmark(url: str, sizes: tuple[int, ...], seconds: int, rounds: int) -> dict[str, Any]:
+def through_pooler(
+    url: str, server_port: int, seconds: int, customers: int, rounds: int
+) -> list[dict[str, Any]]:
+    """Lookups at 8 clients directly and through PgBouncer in transaction mode (one server
+    connection per client), interleaved; both unprepared (``-M extended``), as a client
+    behind Supabase's transaction pooler sends them. Empty when PgBouncer is missing."""
+    if pgbouncer.binary() is None:
+        say(f"no point through PgBouncer: {pgbouncer.INSTALL_HINT}")
+        return []
+    measured: dict[str, list[workloads.Run]] = {"direct": [], "PgBouncer": []}
+    with pgbouncer.running(server_port, users=("postgres",), pool=8) as pooler:
+        pooled = pooler.url_for(url)
+        for round_number in range(rounds):
+            for path, target in (("direct", url), ("PgBouncer", pooled)):
+                say(f"lookup {path}, unprepared, round {round_number + 1} of {rounds}")
+                measured[path].append(
+                    workloads.run(target, "lookup", 8, seconds, customers, protocol="extended")
+                )
+    return [
+        {"path": path, **report.as_dicts([sorted(runs, key=lambda r: r.tps)[len(runs) // 2]])[0]}
+        for path, runs in measured.items()
+    ]
+
+
+def benchmark(
+    url: str, server_port: int, sizes: tuple[int, ...], seconds: int, rounds: int
+) -> dict[str, Any]:
     """Everything measured on one server; the report's data. The full matrix runs at 1M
     customers (or at the largest size below it, for a smaller trial run)."""
     main_size = max((s for s in sizes if s <= MAIN_SIZE), default=sizes[0])
@@ -133,6 +177,8 @@ def benchmark(url: str, sizes: tuple[int, ...], seconds: int, rounds: int) -> di
         if size == main_size:
             for clients in CLIENTS:
                 runs += interleaved(url, clients, seconds, size, rounds)
+            say("lookups through PgBouncer")
+            pooled_runs = through_pooler(url, server_port, seconds, size, rounds)
             say("proxy against direct psycopg")
             http_runs = http.compare(url, size, seconds, (1, 8))
             say("profile of a lookup")
@@ -153,6 +199,7 @@ def benchmark(url: str, sizes: tuple[int, ...], seconds: int, rounds: int) -> di
         "runs": report.as_dicts(runs),
         "scale": scale,
         "http": report.as_dicts(http_runs),
+        "pooler": pooled_runs,
         "profile": costs,
         "plans": hot,
         "targets": report.targets(runs, scale, http_runs),
@@ -187,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         migrations.apply_shim(server.url)
         migrations.apply_migrations(server.url)
-        results = benchmark(server.url, sizes, seconds, rounds)
+        results = benchmark(server.url, server.port, sizes, seconds, rounds)
         people = FULL_DEDUPE_PEOPLE if args.full else QUICK_DEDUPE_PEOPLE
         say(f"batch deduplication against Splink, {args.dedupe_people or people:,} people")
         results["dedupe"] = splink_compare.on_server(server.url, args.dedupe_people or people)

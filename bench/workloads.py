@@ -55,6 +55,42 @@ $$;
 revoke all on function bench.counted_noop(jsonb) from public;
 grant execute on function bench.counted_noop(jsonb) to service_role;
 """
+# The floor of a create, measured the way the counted no-op measures the count: the rows a
+# create writes and nothing else, with their indexes and triggers. A new caller's create
+# writes the account (showing its line), the line's identifier (its triggers: the default
+# strength, the contact-column sync), an audit row and the count; it writes no outbox
+# event (public.customer_events records merges, undos and erasures only).
+CREATE_FLOOR_SQL = """
+create or replace function bench.create_floor(request jsonb) returns jsonb
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+    line text := request ->> 'phone';
+    new_customer_id uuid;
+begin
+    perform customer_management.apply_rate_limit(
+        row('service_role', null, true)::customer_management.api_caller,
+        array[row('phone', line, line, true, true)::customer_management.identifier_claim]
+    );
+    insert into public.customers (first_name, phone, preferences)
+    values (
+        request ->> 'firstName', line,
+        '{"account_sources": ["chatbot"], "created_via": "chatbot", "last_updated_via": "chatbot"}'
+    )
+    returning id into new_customer_id;
+    insert into customer_management.customer_identifiers (
+        customer_id, type, value, display_value, status, strength, verified_at, last_used_at,
+        source
+    ) values (
+        new_customer_id, 'phone', line, line, 'active', 'verified', now(), now(), 'chatbot'
+    );
+    insert into customer_management.audit_log (action, customer_id, actor_role, source, details)
+    values ('create', new_customer_id, 'service_role', 'chatbot', '{}');
+    return jsonb_build_object('id', new_customer_id);
+end;
+$$;
+revoke all on function bench.create_floor(jsonb) from public;
+grant execute on function bench.create_floor(jsonb) to service_role;
+"""
 
 
 def _rpc_script(pick: str, call: str) -> str:
@@ -73,16 +109,16 @@ def scripts(customers: int) -> dict[str, str]:
     pick = f"\\set n random(0, {customers - 1})"
     new = "\\set n random(0, 23999999)"
     pair = f"\\set n random(0, {customers - 2})\n\\set m :n + 1"
+    created = (
+        f"jsonb_build_object('phone', {data.new_caller_phone_sql(':n')}, 'firstName', 'Nia', "
+        "'source', 'chatbot')"
+    )
     return {
         "noop": _rpc_script(pick, f"bench.noop({lookup_body(':n')})"),
         "counted-noop": _rpc_script(pick, f"bench.counted_noop({lookup_body(':n')})"),
         "lookup": _rpc_script(pick, f"public.customer_management({lookup_body(':n')})"),
-        "create": _rpc_script(
-            new,
-            "public.customer_management(jsonb_build_object("
-            f"'phone', {data.new_caller_phone_sql(':n')}, 'firstName', 'Nia', "
-            "'source', 'chatbot'))",
-        ),
+        "create": _rpc_script(new, f"public.customer_management({created})"),
+        "create-floor": _rpc_script(new, f"bench.create_floor({created})"),
         # A backend passing on one customer's phone and the next one's email: a conflict
         # when the next one has an email (60%), else the email joins the first account.
         "conflict": _rpc_script(
@@ -117,8 +153,8 @@ def pgbench_binary() -> str:
 
 
 def initialise_baselines(url: str, scale: int) -> None:
-    """pgbench's own tables (for ``-S`` and TPC-B-like), the no-op RPC and the counted
-    no-op."""
+    """pgbench's own tables (for ``-S`` and TPC-B-like), the no-op RPC, the counted no-op
+    and the create floor."""
     subprocess.run(
         [pgbench_binary(), "-i", "-q", "-s", str(scale), url],
         check=True,
@@ -130,6 +166,7 @@ def initialise_baselines(url: str, scale: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(NOOP_SQL)
         conn.execute(COUNTED_NOOP_SQL)
+        conn.execute(CREATE_FLOOR_SQL)
 
 
 def run(
@@ -139,9 +176,11 @@ def run(
     seconds: int,
     customers: int,
     weights: dict[str, int] | None = None,
+    protocol: str = "prepared",
 ) -> Run:
     """Run one workload (or a weighted mix of scripts) and read every transaction's latency
-    from pgbench's log. Prepared statements, as PostgREST uses them."""
+    from pgbench's log. Prepared statements, as PostgREST uses them on a direct connection;
+    ``protocol="extended"`` sends them unprepared, as behind a pooler in transaction mode."""
     texts = scripts(customers)
     workdir = Path(tempfile.mkdtemp(prefix="cm-pgbench-"))
     try:
@@ -149,7 +188,7 @@ def run(
             pgbench_binary(),
             "-n",
             "-M",
-            "prepared",
+            protocol,
             "-c",
             str(clients),
             "-j",

@@ -56,7 +56,7 @@ def plain(value: Any) -> Any:
 def read_views(url: str, role: str | None = None) -> list[ViewTable]:
     """Every analytics view, in report order; as ``role`` (e.g. analyst) when given."""
     tables: list[ViewTable] = []
-    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn, conn.transaction():
         if role:
             conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
         for name, title in VIEWS.items():

@@ -2,10 +2,14 @@
 
 The work is the kit's SQL (``dedupe_plan``, ``plan_dedupe``, ``apply_dedupe_batch``,
 ``finish_dedupe``); this module only drives it. A dry run reads ``dedupe_plan``, which
-writes nothing. Applying takes the run lock, plans afresh from the accounts as they are, then
-commits a few groups per transaction: an interruption loses only the batch in flight, and
+writes nothing. Applying takes the run lease (``start_dedupe``; another run holding it is
+waited for), plans afresh from the accounts as they are, then commits a few groups per
+transaction, each renewing the lease: an interruption loses only the batch in flight, and
 a rerun plans again from what is left (merged accounts are tombstones by then), so it
 continues where the last run stopped.
+
+Nothing depends on the connection between transactions (no session setting, no session
+lock, no prepared statement), so the URL may be a pooler's in transaction mode.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ DEFAULT_MAX_GROUP_SIZE = 10
 # is retried from the start: its transaction rolled back whole.
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 MAX_ATTEMPTS = 5
+# While another applying run holds the lease, ask again this often.
+LEASE_POLL_SECONDS = 1.0
+# A run whose client died stops at the server's next check instead of finishing its batch.
+CHECK_CLIENT_SQL = "select set_config('client_connection_check_interval', '1s', true)"
 
 # The groups of a dry run, computed and read in one go (dedupe_plan writes nothing). They come
 # in group order; the dry run sorts them again on arrival (linear on sorted rows), which is
@@ -161,7 +169,7 @@ def dry_run(url: str, max_group_size: int = DEFAULT_MAX_GROUP_SIZE) -> DedupeRes
     """The plan, computed by dedupe_plan, which only reads: nothing changes."""
     started = time.monotonic()
     with _gc_paused():
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, prepare_threshold=None) as conn:
             # Binary rows: the arrays are read without parsing their text form.
             rows = conn.execute(PLAN_QUERY, (max_group_size,), binary=True).fetchall()
             conn.rollback()
@@ -181,13 +189,13 @@ def apply(
 ) -> DedupeResult:
     """Plan afresh and apply the plan in committed batches; return what was done."""
     started = time.monotonic()
-    with psycopg.connect(url, autocommit=True) as conn:
-        # A run whose client died stops at its next check instead of finishing its batch.
-        conn.execute("set client_connection_check_interval = '1s'")
-        conn.execute("select customer_management.start_dedupe()")
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+        holder = _take_lease(conn)
         held_row = conn.execute(HELD_QUERY).fetchone()
         held_before: list[int] = held_row[0] if held_row else []
         with conn.transaction():
+            conn.execute(CHECK_CLIENT_SQL)
+            conn.execute("select customer_management.renew_dedupe_lease(%s)", (holder,))
             row = conn.execute(
                 "select customer_management.plan_dedupe(%s)", (max_group_size,)
             ).fetchone()
@@ -198,7 +206,7 @@ def apply(
         by_number = {g["group"]: g for g in result.groups}
         with progress.step("merging groups", len(result.groups)) as bar:
             while True:
-                done = _apply_batch(conn, run_id, batch_size)
+                done = _apply_batch(conn, run_id, holder, batch_size)
                 if not done:
                     break
                 for entry in done:
@@ -214,7 +222,9 @@ def apply(
                 if on_batch is not None:
                     on_batch(done)
         with conn.transaction():
-            row = conn.execute("select customer_management.finish_dedupe(%s)", (run_id,)).fetchone()
+            row = conn.execute(
+                "select customer_management.finish_dedupe(%s, %s)", (run_id, holder)
+            ).fetchone()
             assert row is not None
             result.totals = row[0]
         active = conn.execute(HELD_ACTIVE_QUERY, (held_before,)).fetchone()
@@ -226,7 +236,7 @@ def apply(
 def describe(url: str, result: DedupeResult) -> None:
     """Name each group's accounts (legacy ids, names, contact data) and say which part of
     the fixed rule chose its survivor: what a person needs to read the plan."""
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, prepare_threshold=None) as conn:
         accounts = read_accounts(conn, (m for g in result.groups for m in g["memberIds"]))
     for group in result.groups:
         members = [accounts[m] for m in group["memberIds"] if m in accounts]
@@ -238,11 +248,29 @@ def describe(url: str, result: DedupeResult) -> None:
             )
 
 
-def _apply_batch(conn: Conn, run_id: UUID, batch_size: int) -> list[dict[str, Any]]:
-    """One committed batch; retried when it lost a race with a concurrent request."""
+def _take_lease(conn: Conn) -> UUID:
+    """The applying-run lease, once no other run holds it (asked for again every second)."""
+    while True:
+        try:
+            row = conn.execute("select customer_management.start_dedupe()").fetchone()
+        except psycopg.Error as exc:  # dedupe_running is PT409, no class of psycopg's
+            if exc.diag.message_primary != "dedupe_running":
+                raise
+            time.sleep(LEASE_POLL_SECONDS)
+            continue
+        assert row is not None
+        holder: UUID = row[0]
+        return holder
+
+
+def _apply_batch(conn: Conn, run_id: UUID, holder: UUID, batch_size: int) -> list[dict[str, Any]]:
+    """One committed batch, renewing the run's lease; retried when it lost a race with a
+    concurrent request."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             with conn.transaction():
+                conn.execute(CHECK_CLIENT_SQL)
+                conn.execute("select customer_management.renew_dedupe_lease(%s)", (holder,))
                 row = conn.execute(
                     "select customer_management.apply_dedupe_batch(%s, %s)", (run_id, batch_size)
                 ).fetchone()

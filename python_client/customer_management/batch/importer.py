@@ -90,7 +90,7 @@ def run_import(
     was imported)."""
     started = time.monotonic()
     summary = ImportSummary()
-    with psycopg.connect(url) as conn, conn.transaction():
+    with psycopg.connect(url, prepare_threshold=None) as conn, conn.transaction():
         load_id = _one(conn, "select customer_management.begin_import()")
         assert isinstance(load_id, uuid.UUID)
         customer_lines = _stage(

@@ -58,7 +58,7 @@ def find(url: str, min_score: int = DEFAULT_MIN_SCORE, describe: bool = True) ->
     """Find the possible duplicates afresh (kept for support), and read them as groups;
     ``describe`` also reads each account's legacy ids and name."""
     started = time.monotonic()
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, prepare_threshold=None) as conn:
         row = conn.execute(
             "select customer_management.refresh_possible_duplicates(%s)", (min_score,)
         ).fetchone()

@@ -52,7 +52,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
     url = database_url(args)
     try:
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(url, prepare_threshold=None) as conn:
             if args.cascade:
                 row = conn.execute(
                     "select customer_management.merges_built_on(%s)", (args.merge_id,)

@@ -11,8 +11,9 @@ transaction* and calls the function::
     set_config('statement_timeout', '8000', true)
 
 Commit or rollback ends the transaction and with it every setting, so a pooled connection
-never carries one caller's identity into the next request. The statements are pipelined:
-one network round trip per request.
+never carries one caller's identity into the next request. The statements are pipelined
+(one network round trip per request) and never prepared, so nothing depends on the server
+connection between transactions: the URL may be a pooler's in transaction mode.
 
 Starved or cut off, it answers like PostgREST and never hangs:
 
@@ -130,9 +131,14 @@ class PostgresBackend:
         assert settings.db_url is not None
         self._settings = settings
         self._reachability = DatabaseReachability()
+        # Statements are sent unprepared (psycopg would prepare one after five runs): behind
+        # a pooler in transaction mode, as Supabase's on port 6543, the next transaction may
+        # run on a server connection that never saw it. PostgREST does the same there
+        # (db-prepared-statements = false).
         self._connect_kwargs: dict[str, Any] = {
             "autocommit": True,
             "application_name": APPLICATION_NAME,
+            "prepare_threshold": None,
         }
         if "connect_timeout" not in conninfo_to_dict(settings.db_url):
             self._connect_kwargs["connect_timeout"] = settings.connect_timeout_seconds
