@@ -49,9 +49,6 @@ WRONG_TYPES: dict[str, list[Any]] = {
     "array": ["x", 7, {}],
     "object": ["x", 7, []],
 }
-# Arguments the document describes ahead of the function (none today): probed apart, as
-# expected failures, so they are noticed once enforced.
-PENDING: set[tuple[str, Path]] = set()
 
 
 def long_phone(length: int) -> str:
@@ -321,16 +318,8 @@ RPCS = sorted(contract.rpcs())
 
 @pytest.mark.parametrize("rpc", RPCS)
 def test_every_stated_constraint_is_enforced(world: World, rpc: str) -> None:
-    probes = [p for p in probes_of(world, rpc) if (rpc, p.path) not in PENDING]
+    probes = probes_of(world, rpc)
     assert sum(p.refused for p in probes) >= 2, [str(p) for p in probes]
-    assert problems(world, rpc, probes) == []
-
-
-@pytest.mark.xfail(strict=True, reason="described before the functions enforce it")
-@pytest.mark.parametrize(("rpc", "path"), sorted(PENDING))
-def test_pending_constraints(world: World, rpc: str, path: Path) -> None:
-    probes = [p for p in probes_of(world, rpc) if p.path == path]
-    assert probes
     assert problems(world, rpc, probes) == []
 
 
