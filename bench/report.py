@@ -188,6 +188,30 @@ def pooler_section(points: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def cpu_section(cpu: dict[str, Any]) -> list[str]:
+    """perf's samples of the server process serving one client's lookups."""
+    if not cpu:
+        return []
+    lines = ["", "## Where the server process spends its CPU during lookups", ""]
+    if "skipped" in cpu:
+        return [*lines, f"Not measured: {cpu['skipped']}."]
+    lines += [
+        f"Linux `perf` sampling the one server process that serves a client's lookups for "
+        f"{cpu['seconds']} s (`cpu-clock`, 2,000 Hz): share of the samples by library, then "
+        "the symbols that take the most. Debian's PostgreSQL carries no debug symbols: the "
+        "samples of its static functions (most of the executor's and PL/pgSQL's) are summed "
+        "per library as functions without a symbol. The kernel's share is the socket "
+        "round trip of each statement and the switches between pgbench and the server.",
+        "",
+        "| library | share |",
+        "|---|---|",
+    ]
+    lines += [f"| `{row['dso']}` | {row['share']}% |" for row in cpu["libraries"][:8]]
+    lines += ["", "| symbol | library | share |", "|---|---|---|"]
+    lines += [f"| `{row['symbol']}` | `{row['dso']}` | {row['share']}% |" for row in cpu["top"]]
+    return lines
+
+
 def write(out: Path, results: dict[str, Any]) -> None:
     """RESULTS.md, results.json and the plots into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -289,6 +313,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| `{row['function']}` | {row['calls_per_lookup']} | {row['self_us']} | "
             f"{row['total_us']} |"
         )
+    lines += cpu_section(results.get("cpu_profile", {}))
     lines += ["", "## Plans of the hot statements", ""]
     for name, plans in results["plans"].items():
         lines += [f"### {name}", ""]

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from bench import (
+    cpu_profile,
     data,
     http,
     pgbouncer,
@@ -183,6 +184,8 @@ def benchmark(
             http_runs = http.compare(url, size, seconds, (1, 8))
             say("profile of a lookup")
             costs = profile(url, size, seconds)
+            say("perf samples of a lookup's server process")
+            cpu = cpu_profile.profile(url, size, seconds)
             say("plans of the hot statements")
             hot = plans.explain_calls(url, plans.hot_calls(size))
     return {
@@ -201,6 +204,7 @@ def benchmark(
         "http": report.as_dicts(http_runs),
         "pooler": pooled_runs,
         "profile": costs,
+        "cpu_profile": cpu,
         "plans": hot,
         "targets": report.targets(runs, scale, http_runs),
     }
