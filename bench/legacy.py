@@ -21,19 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.data import DOMAINS, _local, email, mix, person, phone
+from customer_management.batch.csvfiles import CUSTOMER_COLUMNS
 
 DUPLICATED_PERCENT = 30
 PLACEHOLDER_PHONES = ("000-000-0000", "unknown", "555-555-5555")
 PLACEHOLDER_EMAILS = ("unknown", "chatbot_temp@temp.local", "n/a", "none")
-CUSTOMER_HEADER = (
-    "legacy_id",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "allergies",
-    "created_at",
-)
 
 
 @dataclass(frozen=True)
@@ -151,7 +143,7 @@ def write_csv(path: Path, people: int) -> int:
     count = 0
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(CUSTOMER_HEADER)
+        writer.writerow(CUSTOMER_COLUMNS)
         for record in all_records(people):
             writer.writerow(record.row())
             count += 1
